@@ -1,0 +1,320 @@
+"""Every contract check passes a conforming answer and fails a breaking one with its clause."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from conformance import checks
+from conformance.clauses import ContractViolation
+
+URL = "http://127.0.0.1:9/v1.3/tasks/0123456789abcdef01234567"
+
+
+def answer(status: int, body: Any = None, *, content: bytes | None = None,
+           headers: dict[str, str] | None = None, method: str = "DELETE") -> httpx.Response:
+    request = httpx.Request(method, URL, headers={"x-api-key": "k-not-shown"})
+    if content is not None:
+        return httpx.Response(status, content=content, headers=headers, request=request)
+    if body is None:
+        return httpx.Response(status, headers=headers, request=request)
+    return httpx.Response(status, json=body, headers=headers, request=request)
+
+
+def error(status: int, code: str = "parameter_invalid", **extra: Any) -> httpx.Response:
+    return answer(status, {"code": code, "message": "explained", **extra})
+
+
+def task(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "_id": "0123456789abcdef01234567", "index_id": "aaaaaaaaaaaaaaaaaaaaaaaa",
+        "video_id": "bbbbbbbbbbbbbbbbbbbbbbbb", "status": "ready",
+        "created_at": "2026-01-02T03:04:05Z", "updated_at": "2026-01-02T03:05:05.123+00:00",
+        "system_metadata": {"filename": "s.mp4", "duration": 5.0, "width": 480, "height": 360},
+        "hls": {"video_url": "https://h/x.m3u8", "thumbnail_urls": ["https://h/t.jpg"],
+                "status": "COMPLETE", "updated_at": "2026-01-02T03:05:05Z"},
+    }
+    body.update(overrides)
+    return {k: v for k, v in body.items() if v is not ...}
+
+
+def breaks(clause_id: str, check: Any, *args: Any, **kwargs: Any) -> ContractViolation:
+    with pytest.raises(ContractViolation) as caught:
+        check(*args, **kwargs)
+    assert caught.value.clause_id == clause_id, caught.value
+    return caught.value
+
+
+def test_a_violation_names_the_clause_and_shows_a_keyless_curl_line() -> None:
+    violation = breaks("DEL-204", checks.delete_answer_is_204_without_body, answer(200, {}))
+    assert "expected exactly 204" in violation.message and "got 200" in violation.message
+    assert violation.reproduce is not None
+    assert "$TWELVELABS_API_KEY" in violation.reproduce
+    assert "k-not-shown" not in str(violation)
+
+
+def test_the_reproduce_line_prefers_the_recorded_exchange() -> None:
+    class Exchange:
+        def curl(self) -> str:
+            return "curl recorded"
+
+    response = answer(500, content=b"boom")
+    response.exchange = Exchange()  # type: ignore[attr-defined]
+    assert breaks("NO-5XX", checks.answer_is_not_a_server_error, response).reproduce == \
+        "curl recorded"
+
+
+@pytest.mark.parametrize("status", [200, 204, 400, 404, 429])
+def test_non_server_errors_pass_no_5xx(status: int) -> None:
+    checks.answer_is_not_a_server_error(answer(status, content=b""))
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+def test_server_errors_break_no_5xx(status: int) -> None:
+    breaks("NO-5XX", checks.answer_is_not_a_server_error, answer(status, content=b""))
+
+
+@pytest.mark.parametrize("response", [
+    error(400),
+    error(404, "resource_not_exist", docs_url="https://docs/x"),
+    answer(401, content=b'{"code":"api_key_invalid","message":"m"}',
+           headers={"content-type": "application/json; charset=utf-8"}),
+    answer(429, content=b""),
+    answer(429, {"code": "too_many_requests", "message": "slow down"}),
+    answer(200, content=b"not json at all"),
+], ids=["400", "docs_url", "charset", "empty-429", "429-envelope", "2xx-ignored"])
+def test_conforming_error_answers_pass_the_envelope_check(response: httpx.Response) -> None:
+    checks.error_answer_has_envelope(response)
+
+
+@pytest.mark.parametrize("response", [
+    answer(404, content=b"<html>not found</html>", headers={"content-type": "text/html"}),
+    answer(400, content=b"", headers={"content-type": "application/json"}),
+    answer(400, {"message": "no code"}),
+    answer(400, {"code": 17, "message": "numeric code"}),
+    answer(400, {"code": "x"}),
+    answer(400, ["code", "message"]),
+    answer(429, content=b"slow", headers={"content-type": "text/plain"}),
+], ids=["html", "empty-400", "no-code", "int-code", "no-message", "array", "text-429"])
+def test_broken_error_answers_break_the_envelope(response: httpx.Response) -> None:
+    breaks("ERR-ENVELOPE", checks.error_answer_has_envelope, response)
+
+
+def test_a_bodiless_204_passes_and_others_break_del_204_or_del_empty() -> None:
+    checks.delete_answer_is_204_without_body(answer(204))
+    checks.delete_answer_is_204_without_body(answer(204, headers={"content-length": "0"}))
+    breaks("DEL-204", checks.delete_answer_is_204_without_body, answer(200, content=b""))
+    breaks("DEL-204", checks.delete_answer_is_204_without_body, error(400))
+    breaks("DEL-EMPTY", checks.delete_answer_is_204_without_body, answer(204, content=b"{}"))
+    breaks("DEL-EMPTY", checks.delete_answer_is_204_without_body,
+           answer(204, headers={"content-length": "2"}))
+
+
+def test_refusal_must_be_400_with_envelope_and_its_code_is_judged_apart() -> None:
+    refusal = error(400, "task_cannot_be_deleted")
+    checks.delete_is_refused(refusal)
+    checks.refusal_code_is_task_cannot_be_deleted(refusal)
+    breaks("DEL-TERMINAL-ONLY", checks.delete_is_refused, answer(204))
+    breaks("DEL-TERMINAL-ONLY", checks.delete_is_refused, error(409, "conflict"))
+    breaks("DEL-TERMINAL-ONLY", checks.delete_is_refused,
+           answer(400, content=b"no", headers={"content-type": "text/plain"}))
+    breaks("DEL-VIDEO-FIRST", checks.delete_is_refused, answer(204), "DEL-VIDEO-FIRST")
+    # a 400 with the wrong code is still a refusal; only the code clause breaks
+    wrong = error(400, "parameter_invalid")
+    checks.delete_is_refused(wrong)
+    breaks("DEL-REFUSAL-CODE", checks.refusal_code_is_task_cannot_be_deleted, wrong)
+
+
+@pytest.mark.parametrize("status", [400, 404])
+def test_gone_answers_may_be_400_or_404_with_resource_not_exist(status: int) -> None:
+    checks.answer_says_task_is_gone(error(status, "resource_not_exist"))
+    checks.second_delete_is_not_accepted(error(status, "resource_not_exist"))
+    checks.second_delete_is_not_accepted(error(status, "parameter_invalid"))
+
+
+def test_answers_that_bring_a_deleted_task_back_break_del_gone() -> None:
+    breaks("DEL-GONE", checks.answer_says_task_is_gone, answer(200, task()))
+    breaks("DEL-GONE", checks.answer_says_task_is_gone, error(404, "parameter_invalid"))
+    breaks("DEL-GONE", checks.answer_says_task_is_gone, error(410, "resource_not_exist"))
+    breaks("DEL-GONE", checks.second_delete_is_not_accepted, answer(204))
+    breaks("DEL-GONE", checks.list_does_not_show, [{"data": []}, {"data": [task()]}],
+           task()["_id"], "DEL-GONE", "it was deleted")
+    checks.list_does_not_show([{"data": [task(_id="other")]}], task()["_id"], "DEL-GONE", "x")
+
+
+def test_unknown_and_malformed_ids_are_judged_leniently_on_the_4xx() -> None:
+    for status in (400, 404):
+        checks.unknown_id_answer_is_not_found(error(status, "resource_not_exist"))
+    for status in (400, 404, 405, 414):
+        checks.malformed_id_answer_is_client_error(error(status))
+    breaks("DEL-UNKNOWN", checks.unknown_id_answer_is_not_found, answer(204))
+    breaks("DEL-UNKNOWN", checks.unknown_id_answer_is_not_found, error(403))
+    breaks("DEL-UNKNOWN", checks.unknown_id_answer_is_not_found,
+           answer(404, content=b"missing", headers={"content-type": "text/plain"}))
+    breaks("DEL-MALFORMED", checks.malformed_id_answer_is_client_error, answer(204))
+    breaks("DEL-MALFORMED", checks.malformed_id_answer_is_client_error,
+           answer(500, content=b""))
+
+
+def test_missing_key_needs_exactly_401_with_envelope() -> None:
+    checks.answer_is_unauthorized(error(401, "api_key_invalid"))
+    for broken in (answer(200, task()), error(403, "forbidden"), error(404, "resource_not_exist"),
+                   answer(401, content=b"", headers={"content-type": "application/json"})):
+        breaks("AUTH-REQUIRED", checks.answer_is_unauthorized, broken)
+
+
+def test_foreign_access_must_be_a_4xx_that_does_not_judge_the_task() -> None:
+    for ok in (error(404, "resource_not_exist"), error(403, "forbidden"), error(400)):
+        checks.foreign_access_is_refused(ok)
+    breaks("TENANT-ISOLATION", checks.foreign_access_is_refused, answer(200, task()))
+    breaks("TENANT-ISOLATION", checks.foreign_access_is_refused, answer(204))
+    breaks("TENANT-ISOLATION", checks.foreign_access_is_refused,
+           error(400, "task_cannot_be_deleted"))
+
+
+def test_a_documented_task_passes_with_extra_fields_and_optional_parts_absent() -> None:
+    checks.task_object_is_well_formed(task(estimated_time="soon", error_reason=None))
+    checks.task_object_is_well_formed(task(system_metadata=..., hls=..., video_id=...))
+    checks.task_object_is_well_formed(task(system_metadata={"duration": 5, "fps": 30.0}))
+    checks.task_object_is_well_formed(task(hls=..., status="indexing"), in_list=True)
+    checks.task_object_is_well_formed(task(created_at="2026-01-02t03:04:05.5-02:00"))
+
+
+@pytest.mark.parametrize("overrides", [
+    {"_id": ...}, {"index_id": ...}, {"status": ...}, {"created_at": ...}, {"updated_at": ...},
+    {"_id": 12}, {"status": "done"}, {"status": "READY"}, {"video_id": 5},
+    {"created_at": "2026-01-02 03:04:05"}, {"updated_at": "yesterday"},
+    {"created_at": "2026-13-02T03:04:05Z"},
+    {"system_metadata": {"duration": "5"}}, {"system_metadata": {"width": 480.5}},
+    {"system_metadata": {"height": True}}, {"system_metadata": []},
+    {"hls": {"status": "DONE"}}, {"hls": {"thumbnail_urls": "one"}}, {"hls": "x"},
+    {"hls": {"updated_at": "now"}},
+], ids=repr)
+def test_a_task_breaking_a_documented_field_breaks_task_shape(overrides: dict) -> None:
+    breaks("TASK-SHAPE", checks.task_object_is_well_formed, task(**overrides))
+
+
+def test_list_items_must_not_carry_hls_and_break_list_shape() -> None:
+    breaks("LIST-SHAPE", checks.task_object_is_well_formed, task(), in_list=True)
+    breaks("LIST-SHAPE", checks.task_object_is_well_formed, task(hls=..., _id=...), in_list=True)
+
+
+def test_retrieve_answer_and_unchanged_task() -> None:
+    body = task()
+    assert checks.retrieve_answer_is_task(answer(200, body, method="GET"), body["_id"]) == body
+    breaks("TASK-SHAPE", checks.retrieve_answer_is_task, answer(404, {}), body["_id"])
+    breaks("TASK-SHAPE", checks.retrieve_answer_is_task, answer(200, body), "another")
+    pending = task(status="pending", hls=...)
+    checks.task_is_unchanged(pending, answer(200, task(status="indexing")), "DEL-TERMINAL-ONLY")
+    for after in (error(404, "resource_not_exist"), answer(200, task(video_id="other")),
+                  answer(200, task(status="validating"))):
+        breaks("DEL-TERMINAL-ONLY", checks.task_is_unchanged, pending, after,
+               "DEL-TERMINAL-ONLY")
+
+
+@pytest.mark.parametrize("statuses", [
+    ["validating", "pending", "queued", "indexing", "ready"],
+    ["uploading", "validating", "failed"], ["pending", "pending", "ready", "ready"],
+    ["queued", "failed", "failed"], ["indexing"], [],
+])
+def test_forward_status_sequences_pass(statuses: list[str]) -> None:
+    checks.statuses_move_forward(statuses)
+
+
+@pytest.mark.parametrize("statuses", [
+    ["indexing", "pending"], ["ready", "indexing"], ["failed", "ready"], ["ready", "failed"],
+    ["pending", "queued", "pending"], ["validating", "paused"],
+])
+def test_backward_or_unfinal_sequences_break_task_lifecycle(statuses: list[str]) -> None:
+    breaks("TASK-LIFECYCLE", checks.statuses_move_forward, statuses)
+
+
+def test_updated_at_must_not_precede_created_at() -> None:
+    checks.task_timestamps_are_ordered(task())
+    checks.task_timestamps_are_ordered(task(updated_at="2026-01-02T05:04:05+02:00"))
+    breaks("TASK-LIFECYCLE", checks.task_timestamps_are_ordered,
+           task(updated_at="2026-01-02T03:04:04Z"))
+    breaks("TASK-LIFECYCLE", checks.task_timestamps_are_ordered, task(updated_at="?"))
+
+
+def test_create_answers() -> None:
+    ok = {"_id": "t" * 24, "video_id": "v" * 24}
+    assert checks.create_answer_is_ok(answer(200, ok, method="POST")) == ok
+    for broken in (answer(201, ok), answer(200, {"_id": "t"}), answer(200, {**ok, "_id": 3}),
+                   error(400)):
+        breaks("CREATE-OK", checks.create_answer_is_ok, broken)
+    checks.create_is_rejected(error(400, "parameter_not_provided"))
+    checks.create_is_rejected(error(404, "resource_not_exist"))
+    breaks("CREATE-REJECTS", checks.create_is_rejected, answer(200, ok))
+    breaks("CREATE-REJECTS", checks.create_is_rejected,
+           answer(422, content=b"bad", headers={"content-type": "text/plain"}))
+
+
+def page(ids: list[str], *, total: int, limit: int = 1, number: int = 1,
+         total_page: int | None = None) -> dict[str, Any]:
+    return {"data": [task(_id=i, hls=...) for i in ids],
+            "page_info": {"limit_per_page": limit, "page": number, "total_results": total,
+                          "total_page": -(-total // limit) if total_page is None else total_page}}
+
+
+def test_list_shape() -> None:
+    body = page(["a", "b"], total=2, limit=10)
+    assert checks.list_answer_is_well_formed(answer(200, body, method="GET")) == body
+    broken: list[Any] = [
+        {"data": body["data"]}, {"page_info": body["page_info"], "data": {}},
+        page(["a"], total=1, limit=51),
+        {**body, "page_info": {**body["page_info"], "total_results": "2"}},
+        {**body, "data": [task()]}, {**body, "data": [{"_id": "x"}]},
+    ]
+    for bad in broken:
+        breaks("LIST-SHAPE", checks.list_answer_is_well_formed, answer(200, bad))
+    breaks("LIST-SHAPE", checks.list_answer_is_well_formed, error(400))
+
+
+def test_paging_partition_holds_and_breaks() -> None:
+    pages = [page(["a"], total=3), page(["b"], total=3, number=2), page(["c"], total=3, number=3)]
+    assert checks.pages_partition_the_set(pages, 1, {"a", "b", "c"}) == ["a", "b", "c"]
+    for broken in (
+        [page(["a"], total=3), page(["a"], total=3), page(["c"], total=3)],
+        [page(["a"], total=3), page(["b"], total=3)],
+        [page(["a"], total=2), page(["b"], total=3)],
+        [page(["a", "b"], total=2)],
+        [page(["a"], total=2, total_page=1), page(["b"], total=2, total_page=1)],
+    ):
+        breaks("LIST-PAGING", checks.pages_partition_the_set, broken, 1)
+    breaks("LIST-PAGING", checks.pages_partition_the_set, pages, 1, {"a", "b", "c", "d"})
+    two = [page(["a", "b"], total=3, limit=2), page(["c"], total=3, limit=2, number=2)]
+    checks.pages_partition_the_set(two, 2)
+    breaks("LIST-PAGING", checks.pages_partition_the_set, list(reversed(two)), 2)
+
+
+def test_page_past_the_end_must_be_an_empty_200() -> None:
+    checks.page_past_the_end_is_empty(answer(200, page([], total=3)))
+    breaks("LIST-PAGING", checks.page_past_the_end_is_empty, answer(200, page(["c"], total=3)))
+    breaks("LIST-PAGING", checks.page_past_the_end_is_empty, error(400))
+
+
+def test_filters_and_sort_order() -> None:
+    body = page(["a", "b"], total=2, limit=10)
+    checks.list_items_match(body, index_id=task()["index_id"], statuses=["ready", "failed"])
+    breaks("LIST-FILTER-SORT", checks.list_items_match, body, index_id="other")
+    breaks("LIST-FILTER-SORT", checks.list_items_match, body, statuses=["pending"])
+    items = [task(_id="a", created_at="2026-01-01T00:00:00Z"),
+             task(_id="b", created_at="2026-01-01T00:00:01Z"),
+             task(_id="c", created_at="2026-01-01T00:00:01Z")]
+    checks.list_items_are_sorted({"data": items}, "created_at", "asc")
+    checks.list_items_are_sorted({"data": items[::-1]}, "created_at", "desc")
+    breaks("LIST-FILTER-SORT", checks.list_items_are_sorted, {"data": items}, "created_at",
+           "desc")
+    breaks("LIST-FILTER-SORT", checks.list_items_are_sorted, {"data": items[::-1]},
+           "created_at", "asc")
+
+
+def test_oversized_page_limit_may_be_refused_or_clamped_but_not_honoured() -> None:
+    checks.oversized_page_limit_is_refused_or_clamped(error(400))
+    checks.oversized_page_limit_is_refused_or_clamped(answer(200, page(["a"], total=1, limit=50)))
+    for broken in (answer(200, page(["a"], total=1, limit=51)), error(422),
+                   answer(400, content=b"", headers={"content-type": "text/plain"})):
+        breaks("LIST-FILTER-SORT", checks.oversized_page_limit_is_refused_or_clamped, broken)
