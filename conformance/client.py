@@ -1,0 +1,448 @@
+"""The HTTP client every test talks to a target through: auth, politeness, checks, transcript.
+
+Paths are sent as given (already encoded) so malformed IDs reach the wire, with these
+limits of HTTP and httpx: a fragment (``#...``) is never sent, ``?`` starts the query,
+non-ASCII characters are sent UTF-8 percent-encoded, characters not allowed in a request
+target (space, ``"<>`{}``) are percent-encoded, existing ``%XX`` escapes (``%2F``, ``%2e``,
+even malformed ``%zz``) are kept, and control characters cannot be sent at all (ValueError).
+Literal ``.`` and ``..`` segments, which httpx would resolve away, are restored before sending.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import importlib
+import json
+import random
+import re
+import shlex
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from conformance.settings import Secret
+
+__all__ = ["ApiClient", "ClientStats", "Exchange", "TargetUnavailable", "Transcript",
+           "backoff_delay", "retry_after_seconds"]
+
+MAX_WAIT = 60.0
+"""No single wait for a rate limit lasts longer than this, whatever the target asks."""
+_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS"})
+# A DELETE that reached the target and is sent again answers 404, which a delete test would
+# misread; so DELETE/PUT are retried only when the connection was never established.
+_CONNECT_ONLY = frozenset({"DELETE", "PUT"})
+_CONNECT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_INDEX_MODELS = [{"model_name": "marengo3.0", "model_options": ["visual", "audio"]}]
+_DEFAULT_VAR = "$TWELVELABS_API_KEY"
+
+
+_KEY_VARIABLE = {"second": "$TWELVELABS_SECOND_API_KEY"}
+_CURL_SKIP = frozenset({"host", "accept", "accept-encoding", "connection", "user-agent",
+                        "content-length", "content-type", "x-api-key"})
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One request and its answer (or transport error), with every key already redacted."""
+
+    method: str
+    url: str
+    request_headers: dict[str, str]
+    request_body: str
+    status: int | None
+    response_headers: dict[str, str]
+    response_body: str
+    elapsed_ms: float
+    key_label: str
+    """primary, second, other, none or invalid: which key the request carried."""
+    form: tuple[tuple[str, str], ...] = ()
+    files: tuple[tuple[str, str, int], ...] = ()
+    """Uploaded files as (field, filename, size in bytes); the bytes are never kept."""
+    json_body: bool = False
+    attempt: int = 0
+    error: str | None = None
+
+    def curl(self) -> str:
+        """A shell line that sends the same request, the key taken from the environment."""
+        parts = ["curl", "-sS", "-i", "--path-as-is", "-X", self.method, shlex.quote(self.url)]
+        if self.key_label == "invalid":
+            parts += ["-H", shlex.quote("x-api-key: not-a-valid-key")]
+        elif self.key_label != "none":
+            parts += ["-H", f'"x-api-key: {_KEY_VARIABLE.get(self.key_label, _DEFAULT_VAR)}"']
+        for name, value in self.request_headers.items():
+            if name.lower() not in _CURL_SKIP:
+                parts += ["-H", shlex.quote(f"{name}: {value}")]
+        for name, value in self.form:
+            parts += ["--form-string", shlex.quote(f"{name}={value}")]
+        for name, _filename, _size in self.files:
+            parts += ["-F", shlex.quote(f"{name}=@sample.mp4")]
+        if self.json_body:
+            parts += ["-H", shlex.quote("content-type: application/json")]
+        if self.request_body and not self.form and not self.files:
+            parts += ["--data-raw", shlex.quote(self.request_body)]
+        return " ".join(parts)
+
+
+class Transcript:
+    """Every exchange of a run, in order; safe to append to from many threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: list[Exchange] = []
+
+    def append(self, exchange: Exchange) -> None:
+        with self._lock:
+            self._items.append(exchange)
+
+    def mark(self) -> int:
+        with self._lock:
+            return len(self._items)
+
+    def since(self, mark: int) -> list[Exchange]:
+        with self._lock:
+            return self._items[mark:]
+
+    def __len__(self) -> int:
+        return self.mark()
+
+
+def summarise_request(kwargs: dict[str, Any]) -> tuple[str, list[tuple[str, str]],
+                                                       tuple[tuple[str, str, int], ...]]:
+    """A short text of the body, its plain form fields and its files (sizes, not bytes)."""
+    form: list[tuple[str, str]] = []
+    files: list[tuple[str, str, int]] = []
+    parts = kwargs.get("files")
+    if parts:
+        for name, value in (parts.items() if isinstance(parts, dict) else parts):
+            filename, data = value[0], value[1]
+            if filename is None:
+                form.append((name, _text(data)))
+            else:
+                files.append((name, str(filename), len(data)))
+        shown = [f"{k}={_shorten(v, 200)}" for k, v in form]
+        shown += [f"{k}=<{size} bytes, {fn}>" for k, fn, size in files]
+        return "multipart/form-data: " + "; ".join(shown), form, tuple(files)
+    if kwargs.get("json") is not None:
+        return _shorten(json.dumps(kwargs["json"])), form, ()
+    for key in ("content", "data"):
+        if kwargs.get(key) is not None:
+            return _shorten(_text(kwargs[key])), form, ()
+    return "", form, ()
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return str(value)
+
+
+class TargetUnavailable(Exception):
+    """The target cannot be talked to (down, or rate limiting without end): a harness error."""
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds a ``Retry-After`` value asks for (delay-seconds or HTTP-date), None if unusable."""
+    if value is None:
+        return None
+    value = value.strip()
+    if re.fullmatch(r"\d+(\.\d+)?", value):
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def backoff_delay(attempt: int, rng: random.Random | None = None, *, base: float = 0.5,
+                  cap: float = MAX_WAIT) -> float:
+    """Exponential backoff with full jitter for retry number ``attempt`` (0-based), capped."""
+    ceiling = min(cap, base * 2 ** attempt)
+    return (rng or random).uniform(ceiling / 2, ceiling)
+
+
+class ClientStats:
+    """Counts shared by a client and its siblings; read by the report."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.requests = 0
+        self.rate_limited = 0
+        self.retries = 0
+
+    def add(self, *, requests: int = 0, rate_limited: int = 0, retries: int = 0) -> None:
+        with self._lock:
+            self.requests += requests
+            self.rate_limited += rate_limited
+            self.retries += retries
+
+    def as_dict(self) -> dict[str, int]:
+        return {"requests": self.requests, "rate_limited": self.rate_limited,
+                "retries": self.retries}
+
+
+class _Pacer:
+    """Hands out send slots at most ``rate`` per second, across all threads."""
+
+    def __init__(self, rate: float | None, sleep: Callable[[float], None]) -> None:
+        self._interval = 1.0 / rate if rate else 0.0
+        self._next = 0.0
+        self._lock = threading.Lock()
+        self._sleep = sleep
+
+    def wait(self) -> None:
+        if not self._interval:
+            return
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next)
+            self._next = slot + self._interval
+        if slot > now:
+            self._sleep(slot - now)
+
+
+class _Shared:
+    """What a client and its siblings (other key, unchecked) have in common."""
+
+    def __init__(self, base_url: str, transcript: Transcript, rate: float | None,
+                 max_retries: int, timeout: float, transport: httpx.BaseTransport | None,
+                 sleep: Callable[[float], None]) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.transcript = transcript
+        self.max_retries = max_retries
+        self.sleep = sleep
+        self.pacer = _Pacer(rate, sleep)
+        self.stats = ClientStats()
+        self.secrets: set[str] = set()
+        self.http = httpx.Client(timeout=timeout, transport=transport,
+                                 headers={"user-agent": "tasks-conformance"})
+
+
+class ApiClient:
+    """One account's view of the target; see the module docstring for how paths are sent."""
+
+    def __init__(self, base_url: str, api_key: Secret | None, *, transcript: Transcript,
+                 rate: float | None = None, max_retries: int = 5, timeout: float = 30.0,
+                 checked: bool = True, transport: httpx.BaseTransport | None = None,
+                 key_label: str | None = None, sleep: Callable[[float], None] = time.sleep,
+                 ) -> None:
+        shared = _Shared(base_url, transcript, rate, max_retries, timeout, transport, sleep)
+        self._init(shared, api_key, checked, key_label)
+
+    def _init(self, shared: _Shared, api_key: Secret | None, checked: bool,
+              key_label: str | None) -> None:
+        self._shared = shared
+        self._key = api_key
+        self.checked = checked
+        self.key_label = key_label or ("none" if api_key is None else "primary")
+        if api_key is not None and api_key.reveal():
+            shared.secrets.add(api_key.reveal())
+
+    def _sibling(self, api_key: Secret | None, checked: bool, key_label: str) -> ApiClient:
+        other = object.__new__(ApiClient)
+        other._init(self._shared, api_key, checked, key_label)
+        return other
+
+    def with_key(self, api_key: Secret | None, label: str | None = None) -> ApiClient:
+        """The same target and transcript with another key (None: no x-api-key header)."""
+        return self._sibling(api_key, self.checked,
+                             label or ("none" if api_key is None else "other"))
+
+    def unchecked(self) -> ApiClient:
+        """The same client without the NO-5XX / ERR-ENVELOPE checks (for cleanup)."""
+        return self._sibling(self._key, False, self.key_label)
+
+    @property
+    def base_url(self) -> str:
+        return self._shared.base_url
+
+    @property
+    def stats(self) -> ClientStats:
+        return self._shared.stats
+
+    @property
+    def transcript(self) -> Transcript:
+        return self._shared.transcript
+
+    def close(self) -> None:
+        self._shared.http.close()
+
+    def __repr__(self) -> str:
+        return (f"ApiClient({self.base_url!r}, key={self.key_label}, "
+                f"checked={self.checked})")
+
+    # -- sending ---------------------------------------------------------------------------
+
+    def request(self, method: str, path: str, **httpx_kwargs: Any) -> httpx.Response:
+        """Send ``method base_url+path`` with politeness; the final answer is checked."""
+        method = method.upper()
+        shared = self._shared
+        attempts = shared.max_retries + 1
+        for attempt in range(attempts):
+            request = self._build(method, path, httpx_kwargs)
+            shared.pacer.wait()
+            started = time.perf_counter()
+            try:
+                response = shared.http.send(request)
+                response.read()
+            except httpx.TransportError as exc:
+                shared.stats.add(requests=1)
+                self._record(request, httpx_kwargs, None, started, attempt, repr_error(exc))
+                if attempt + 1 < attempts and _may_retry(method, exc):
+                    shared.stats.add(retries=1)
+                    shared.sleep(backoff_delay(attempt))
+                    continue
+                raise TargetUnavailable(self._scrub(
+                    f"{method} {request.url} failed: {repr_error(exc)}")) from None
+            finally:
+                # The answer keeps its request; no key may travel with it.
+                if "x-api-key" in request.headers:
+                    request.headers["x-api-key"] = _DEFAULT_VAR
+            shared.stats.add(requests=1)
+            self._record(request, httpx_kwargs, response, started, attempt, None)
+            if response.status_code != 429:
+                break
+            shared.stats.add(rate_limited=1)
+            if attempt + 1 >= attempts:
+                raise TargetUnavailable(
+                    f"{method} {self._scrub(str(request.url))}: still rate limited (429) "
+                    f"after {attempts} attempts")
+            shared.stats.add(retries=1)
+            wait = retry_after_seconds(response.headers.get("retry-after"))
+            shared.sleep(min(MAX_WAIT, backoff_delay(attempt) if wait is None else wait))
+        if self.checked:
+            # Imported late: checks import clauses, and a client must load without them.
+            checks = importlib.import_module("conformance.checks")
+            checks.answer_is_not_a_server_error(response)
+            checks.error_answer_has_envelope(response)
+        return response
+
+    def _build(self, method: str, path: str, kwargs: dict[str, Any]) -> httpx.Request:
+        headers = dict(kwargs.get("headers") or {})
+        if self._key is not None:
+            headers["x-api-key"] = self._key.reveal()
+        rest = {k: v for k, v in kwargs.items() if k != "headers"}
+        try:
+            request = self._shared.http.build_request(
+                method, self._shared.base_url + _mask_dots(path), headers=headers, **rest)
+        except httpx.InvalidURL as exc:
+            raise ValueError(f"path {path!r} cannot be sent: {exc}") from None
+        request.url = _unmask_dots(request.url)
+        return request
+
+    def _record(self, request: httpx.Request, kwargs: dict[str, Any],
+                response: httpx.Response | None, started: float, attempt: int,
+                error: str | None) -> None:
+        scrub = self._scrub
+        body, form, files = summarise_request(kwargs)
+        variable = _KEY_VARIABLE.get(self.key_label, _DEFAULT_VAR)
+        headers = {k: (variable if k.lower() == "x-api-key" else scrub(v))
+                   for k, v in request.headers.items()}
+        self._shared.transcript.append(Exchange(
+            method=request.method, url=scrub(str(request.url)), request_headers=headers,
+            request_body=scrub(body), form=tuple((k, scrub(v)) for k, v in form),
+            files=files, json_body=kwargs.get("json") is not None,
+            status=None if response is None else response.status_code,
+            response_headers={} if response is None else
+            {k: scrub(v) for k, v in response.headers.items()},
+            response_body="" if response is None else scrub(_shorten(response.text)),
+            elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
+            key_label=self.key_label, attempt=attempt,
+            error=None if error is None else scrub(error)))
+
+    def _scrub(self, text: str) -> str:
+        """Replace any known key (a target may echo it back) by the variable name."""
+        for secret in self._shared.secrets:
+            if secret in text:
+                text = text.replace(secret, _DEFAULT_VAR)
+        return text
+
+    # -- operations --------------------------------------------------------------------------
+
+    def create_index(self, name: str) -> httpx.Response:
+        return self.request("POST", "/indexes", json={"index_name": name,
+                                                      "models": _INDEX_MODELS})
+
+    def delete_index(self, index_id: str) -> httpx.Response:
+        return self.request("DELETE", f"/indexes/{_q(index_id)}")
+
+    def create_task(self, index_id: str | None, *,
+                    video_file: bytes | tuple[str, bytes] | None = None,
+                    video_url: str | None = None, enable_video_stream: bool | None = None,
+                    user_metadata: dict[str, Any] | str | None = None) -> httpx.Response:
+        """POST /tasks as multipart/form-data; None leaves a field out."""
+        parts: list[tuple[str, tuple[str | None, bytes | str] | tuple[str, bytes, str]]] = []
+        if index_id is not None:
+            parts.append(("index_id", (None, index_id)))
+        if video_url is not None:
+            parts.append(("video_url", (None, video_url)))
+        if enable_video_stream is not None:
+            parts.append(("enable_video_stream", (None, str(enable_video_stream).lower())))
+        if user_metadata is not None:
+            text = user_metadata if isinstance(user_metadata, str) else json.dumps(user_metadata)
+            parts.append(("user_metadata", (None, text)))
+        if video_file is not None:
+            name, data = video_file if isinstance(video_file, tuple) else ("video.mp4",
+                                                                            video_file)
+            parts.append(("video_file", (name, data, "video/mp4")))
+        # Plain fields go as filename-less parts so the body is multipart even without a file.
+        return self.request("POST", "/tasks", files=parts)
+
+    def retrieve_task(self, task_id: str) -> httpx.Response:
+        return self.request("GET", f"/tasks/{_q(task_id)}")
+
+    def list_tasks(self, **params: Any) -> httpx.Response:
+        """GET /tasks; a list value repeats the key (``status=["ready", "failed"]``)."""
+        return self.request("GET", "/tasks", params=params)
+
+    def delete_task(self, task_id: str) -> httpx.Response:
+        return self.request("DELETE", f"/tasks/{_q(task_id)}")
+
+    def delete_video(self, index_id: str, video_id: str) -> httpx.Response:
+        return self.request("DELETE", f"/indexes/{_q(index_id)}/videos/{_q(video_id)}")
+
+
+def _q(value: str) -> str:
+    return quote(value, safe="")
+
+
+def _may_retry(method: str, exc: httpx.TransportError) -> bool:
+    return method in _IDEMPOTENT or (method in _CONNECT_ONLY and isinstance(exc, _CONNECT_ERRORS))
+
+
+def repr_error(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _shorten(text: str, limit: int = 2000) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
+# httpx resolves "." and ".." segments (RFC 3986 section 5.2.4); a malformed-ID test needs them
+# on the wire, so they travel through URL building under placeholders and are put back after.
+_DOT, _DOTDOT = "~conformance-dot~", "~conformance-dotdot~"
+
+
+def _mask_dots(path: str) -> str:
+    cut = min((i for i in (path.find("?"), path.find("#")) if i >= 0), default=len(path))
+    segments = path[:cut].split("/")
+    masked = [_DOTDOT if s == ".." else _DOT if s == "." else s for s in segments]
+    return "/".join(masked) + path[cut:]
+
+
+def _unmask_dots(url: httpx.URL) -> httpx.URL:
+    ref = url._uri_reference
+    if _DOT not in ref.path and _DOTDOT not in ref.path:
+        return url
+    # Built around httpx's URL normalisation on purpose; pinned httpx<0.29 and tested on the wire.
+    url._uri_reference = ref._replace(path=ref.path.replace(_DOTDOT, "..").replace(_DOT, "."))
+    return url
