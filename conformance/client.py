@@ -340,13 +340,13 @@ class ApiClient:
 
     def _record(self, request: httpx.Request, kwargs: dict[str, Any],
                 response: httpx.Response | None, started: float, attempt: int,
-                error: str | None) -> None:
+                error: str | None) -> Exchange:
         scrub = self._scrub
         body, form, files = summarise_request(kwargs)
         variable = _KEY_VARIABLE.get(self.key_label, _DEFAULT_VAR)
         headers = {k: (variable if k.lower() == "x-api-key" else scrub(v))
                    for k, v in request.headers.items()}
-        self._shared.transcript.append(Exchange(
+        exchange = Exchange(
             method=request.method, url=scrub(str(request.url)), request_headers=headers,
             request_body=scrub(body), form=tuple((k, scrub(v)) for k, v in form),
             files=files, json_body=kwargs.get("json") is not None,
@@ -356,7 +356,12 @@ class ApiClient:
             response_body="" if response is None else scrub(_shorten(response.text)),
             elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
             key_label=self.key_label, attempt=attempt,
-            error=None if error is None else scrub(error)))
+            error=None if error is None else scrub(error))
+        self._shared.transcript.append(exchange)
+        if response is not None:
+            # Checks find the exchange here to put a curl line into a failure message.
+            response.extensions["conformance.exchange"] = exchange
+        return exchange
 
     def _scrub(self, text: str) -> str:
         """Replace any known key (a target may echo it back) by the variable name."""

@@ -392,6 +392,7 @@ def test_checked_client_runs_the_envelope_and_server_error_checks() -> None:
     from conformance.clauses import ContractViolation
     client = ApiClient("http://127.0.0.1:9/v1.3", Secret(KEY), transcript=Transcript(),
                        transport=httpx.MockTransport(lambda r: httpx.Response(500)))
-    with pytest.raises(ContractViolation):
+    with pytest.raises(ContractViolation) as info:
         client.request("GET", "/tasks")
+    assert info.value.reproduce is not None and "--path-as-is" in info.value.reproduce
     assert client.unchecked().request("GET", "/tasks").status_code == 500
