@@ -1,0 +1,3 @@
+"""Shared test configuration: pytester drives throwaway suites through the plugin."""
+
+pytest_plugins = ["pytester"]

@@ -1,0 +1,276 @@
+"""The pytest plugin: outcomes, exit codes, deviations, reports, against the real emulator."""
+
+from __future__ import annotations
+
+import json
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+
+import pytest
+
+from conformance.target import EmbeddedTarget, start_embedded
+
+MIXED_SUITE = '''
+import pytest
+from conformance.client import ApiClient
+from conformance.clauses import ContractViolation
+from conformance.plugin import run_state
+
+
+@pytest.mark.clause("DEL-204")
+@pytest.mark.deletes
+def test_delete_answers_204(request):
+    state = run_state(request.config)
+    client = ApiClient(state.settings.base_url, state.settings.api_key,
+                       transcript=state.transcript)
+    try:
+        assert client.list_tasks(page_limit=1).status_code == 200
+    finally:
+        client.close()
+
+
+@pytest.mark.clause("DEL-EMPTY")
+@pytest.mark.deletes
+def test_204_has_no_body():
+    raise ContractViolation("DEL-EMPTY", "the 204 carried 2 bytes",
+                            reproduce="curl -X DELETE http://target/tasks/x")
+
+
+@pytest.mark.clause("TASK-SHAPE")
+@pytest.mark.task
+def test_harness_breaks():
+    raise RuntimeError("the provisioner lost its index")
+
+
+@pytest.mark.clause("TENANT-ISOLATION")
+@pytest.mark.isolation
+@pytest.mark.requires("second_api_key")
+def test_other_account_cannot_read():
+    pass
+'''
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[EmbeddedTarget]:
+    target = start_embedded()
+    yield target
+    target.stop()
+
+
+@pytest.fixture(autouse=True)
+def _no_target_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("TWELVELABS_BASE_URL", "TWELVELABS_API_KEY", "TWELVELABS_SECOND_API_KEY",
+                 "CONFORMANCE_DEVIATIONS", "CONFORMANCE_REPORT_DIR", "CONFORMANCE_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def _run(pytester: pytest.Pytester, target: EmbeddedTarget | None, *args: str,
+         second: bool = False) -> pytest.RunResult:
+    options = ["-p", "conformance.plugin", "-p", "no:cacheprovider", "-v"]
+    if target is not None:
+        options += ["--target-url", target.base_url, "--api-key", target.api_key]
+        if second:
+            options += ["--second-api-key", target.second_api_key]
+    return pytester.runpytest(*options, *args)
+
+
+def _summary(pytester: pytest.Pytester) -> dict:
+    return json.loads((pytester.path / "reports" / "summary.json").read_text())
+
+
+def test_a_violation_fails_its_clause_and_the_run_exits_1(
+        pytester: pytest.Pytester, emulator: EmbeddedTarget) -> None:
+    pytester.makepyfile(test_mixed=MIXED_SUITE)
+    result = _run(pytester, emulator)
+    assert result.ret == 1
+    result.stdout.fnmatch_lines([
+        "*test_delete_answers_204 PASSED*",
+        "*test_204_has_no_body FAILED*",
+        "*test_harness_breaks ERROR*",
+        "*test_other_account_cannot_read DISABLED*",
+        "*failed clauses: DEL-EMPTY*",
+        "*reports: reports/report.html, junit.xml, summary.json*",
+    ])
+    summary = _summary(pytester)
+    clauses = {c: e["outcome"] for c, e in summary["clauses"].items()}
+    assert clauses["DEL-204"] == "passed"
+    assert clauses["DEL-EMPTY"] == "failed"
+    assert clauses["TASK-SHAPE"] == "error"
+    assert clauses["TENANT-ISOLATION"] == "disabled"
+    assert clauses["LIST-PAGING"] == "not-run"
+    assert summary["counts"] == {"passed": 1, "failed": 1, "error": 1, "expected-failure": 0,
+                                 "disabled": 1, "skipped": 0}
+    assert summary["failed_clauses"] == ["DEL-EMPTY"]
+    assert summary["exit_code"] == 1
+    assert summary["settings"]["api_key"] == "(set)"
+    assert summary["target"] == emulator.base_url
+    assert summary["rate_limited"] == 0
+    assert {"tasks_created", "duration_s", "seed", "run_id", "spec_digest"} <= set(summary)
+
+
+def test_the_second_key_enables_the_isolation_tests(
+        pytester: pytest.Pytester, emulator: EmbeddedTarget) -> None:
+    pytester.makepyfile(test_mixed=MIXED_SUITE)
+    result = _run(pytester, emulator, "-k", "other_account", second=True)
+    assert result.ret == 0
+    assert _summary(pytester)["clauses"]["TENANT-ISOLATION"]["outcome"] == "passed"
+
+
+def test_harness_errors_without_violations_exit_3(
+        pytester: pytest.Pytester, emulator: EmbeddedTarget) -> None:
+    pytester.makepyfile(test_mixed=MIXED_SUITE)
+    result = _run(pytester, emulator, "-k", "harness or delete_answers")
+    assert result.ret == 3
+    assert _summary(pytester)["verdict"] == "could not run"
+
+
+def test_a_run_where_nothing_is_collected_exits_3_and_says_so(
+        pytester: pytest.Pytester, emulator: EmbeddedTarget) -> None:
+    pytester.makepyfile(test_mixed=MIXED_SUITE)
+    result = _run(pytester, emulator, "-k", "no_such_test")
+    assert result.ret == 3
+    result.stdout.fnmatch_lines(["*nothing ran*"])
+
+
+def test_a_clause_option_deselects_the_other_clauses(
+        pytester: pytest.Pytester, emulator: EmbeddedTarget) -> None:
+    pytester.makepyfile(test_mixed=MIXED_SUITE)
+    assert _run(pytester, emulator, "--clause", "DEL-204").ret == 0
+    assert _run(pytester, emulator, "-m", "clause_DEL_EMPTY").ret == 1
+    assert [t["nodeid"] for t in _summary(pytester)["tests"]] == [
+        "test_mixed.py::test_204_has_no_body"]
+
+
+def test_an_unknown_clause_id_on_a_test_is_a_collection_error(
+        pytester: pytest.Pytester, emulator: EmbeddedTarget) -> None:
+    pytester.makepyfile(test_bad='''
+import pytest
+
+@pytest.mark.clause("DEL-999")
+def test_x():
+    pass
+''')
+    result = _run(pytester, emulator)
+    assert result.ret == 3
+    result.stdout.fnmatch_lines(["*unknown clause ID 'DEL-999'*"])
+
+
+# Exits during configure run in a subprocess: pytester's in-process runner needs its own
+# configure hook to have run.
+def test_a_bad_setting_exits_2_with_one_line(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_mixed=MIXED_SUITE)
+    result = pytester.runpytest_subprocess("-p", "conformance.plugin", "--profile", "weekly")
+    assert result.ret == 2
+    assert [line for line in result.stderr.lines if line.strip()] == [
+        "Exit: conformance: unknown profile 'weekly' (choose from ci, nightly, quick)"]
+
+
+def test_a_refused_key_exits_2_before_any_test(
+        pytester: pytest.Pytester, emulator: EmbeddedTarget) -> None:
+    pytester.makepyfile(test_mixed=MIXED_SUITE)
+    result = pytester.runpytest_subprocess(
+        "-p", "conformance.plugin", "--target-url", emulator.base_url,
+        "--api-key", "tlk_not_a_key_of_this_target")
+    assert result.ret == 2
+    result.stderr.fnmatch_lines(["*the API key was refused by*"])
+    assert "Traceback" not in result.stderr.str() + result.stdout.str()
+
+
+def test_an_unreachable_target_exits_3_within_seconds(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_mixed=MIXED_SUITE)
+    started = time.monotonic()
+    result = pytester.runpytest_subprocess("-p", "conformance.plugin", "--target-url",
+                                           "http://127.0.0.1:9/v1.3", "--api-key", "tlk_x")
+    assert result.ret == 3
+    assert time.monotonic() - started < 15
+    result.stderr.fnmatch_lines(["*target unreachable: http://127.0.0.1:9/v1.3*"])
+
+
+def test_a_listed_deviation_turns_the_failure_into_an_expected_failure(
+        pytester: pytest.Pytester, emulator: EmbeddedTarget) -> None:
+    pytester.makepyfile(test_mixed=MIXED_SUITE)
+    pytester.makefile(".toml", deviations='''
+[[deviation]]
+clause = "DEL-EMPTY"
+target = "http://127.0.0.1:*"
+reason = "the gateway adds {} to every 204"
+
+[[deviation]]
+clause = "DEL-204"
+target = "^http://127\\\\.0\\\\.0\\\\.1:"
+reason = "answered 200 last quarter"
+''')
+    result = _run(pytester, emulator, "--deviations", "deviations.toml",
+                  "-k", "not harness", second=True)
+    assert result.ret == 0
+    result.stdout.fnmatch_lines([
+        "*test_204_has_no_body XFAIL (known deviation DEL-EMPTY*",
+        "*expected failure: DEL-EMPTY in test_mixed.py::test_204_has_no_body"
+        " (the gateway adds {} to every 204)*",
+        "*deviation can be removed: DEL-204 (answered 200 last quarter)*",
+    ])
+    summary = _summary(pytester)
+    assert summary["clauses"]["DEL-EMPTY"]["outcome"] == "expected-failure"
+    assert summary["deviations"]["applied"] == [
+        {"test": "test_mixed.py::test_204_has_no_body", "clause": "DEL-EMPTY",
+         "reason": "the gateway adds {} to every 204"}]
+    assert [d["clause"] for d in summary["deviations"]["removable"]] == ["DEL-204"]
+
+
+def test_an_expired_deviation_no_longer_hides_the_failure(
+        pytester: pytest.Pytester, emulator: EmbeddedTarget) -> None:
+    pytester.makepyfile(test_mixed=MIXED_SUITE)
+    pytester.makefile(".toml", deviations='''
+[[deviation]]
+clause = "DEL-EMPTY"
+target = "*"
+reason = "was fixed by the end of 2020"
+expires = 2020-12-31
+''')
+    result = _run(pytester, emulator, "--deviations", "deviations.toml", "-k", "no_body")
+    assert result.ret == 1
+    summary = _summary(pytester)
+    assert summary["clauses"]["DEL-EMPTY"]["outcome"] == "failed"
+    assert [d["clause"] for d in summary["deviations"]["expired"]] == ["DEL-EMPTY"]
+
+
+def test_junit_carries_clause_ids_categories_and_the_violated_clause(
+        pytester: pytest.Pytester, emulator: EmbeddedTarget) -> None:
+    pytester.makepyfile(test_mixed=MIXED_SUITE)
+    _run(pytester, emulator)
+    tree = ET.parse(pytester.path / "reports" / "junit.xml")
+    cases = {case.get("name"): case for case in tree.iter("testcase")}
+    props = [(p.get("name"), p.get("value"))
+             for p in cases["test_204_has_no_body"].iter("property")]
+    assert ("clause", "DEL-EMPTY") in props
+    assert ("category", "deletes") in props
+    assert ("violated_clause", "DEL-EMPTY") in props
+    suite_props = {p.get("name"): p.get("value")
+                   for p in tree.iterfind("./testsuite/properties/property")}
+    assert suite_props["target"] == emulator.base_url
+
+
+def test_html_report_has_the_matrix_and_transcript_but_never_the_key(
+        pytester: pytest.Pytester, emulator: EmbeddedTarget) -> None:
+    pytester.makepyfile(test_mixed=MIXED_SUITE)
+    _run(pytester, emulator, second=True)
+    html = (pytester.path / "reports" / "report.html").read_text()
+    assert "clause-matrix" in html and "DEL-TERMINAL-ONLY" in html
+    assert "Conformance report" in html
+    assert "/tasks?page_limit=1" in html
+    assert "curl -X DELETE http://target/tasks/x" in html
+    for produced in (pytester.path / "reports").iterdir():
+        text = produced.read_text()
+        assert emulator.api_key not in text, produced.name
+        assert emulator.second_api_key not in text, produced.name
+
+
+def test_without_a_target_the_plugin_starts_the_embedded_emulator(
+        pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_mixed=MIXED_SUITE)
+    result = _run(pytester, None, "-k", "delete_answers or other_account")
+    assert result.ret == 0
+    summary = _summary(pytester)
+    assert summary["target"].startswith("embedded emulator at http://127.0.0.1:")
+    assert summary["clauses"]["TENANT-ISOLATION"]["outcome"] == "passed"
