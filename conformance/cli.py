@@ -126,7 +126,7 @@ def run(args: argparse.Namespace, passthrough: Sequence[str]) -> int:
     """Settings, target, preflight, then the suite in-process with the settings handed over."""
     import pytest
 
-    from conformance.plugin import Handover
+    from conformance import plugin
 
     settings = _settings(args, RUN_SETTINGS)
     unknown = [c for c in args.clause if c not in CLAUSES]
@@ -139,8 +139,10 @@ def run(args: argparse.Namespace, passthrough: Sequence[str]) -> int:
         if embedded is not None:
             print(f"target: embedded emulator at {settings.base_url}", flush=True)
         preflight(settings)
-        handover = Handover(settings, preflighted=True, embedded=embedded is not None)
-        code = pytest.main(_pytest_args(args, settings, passthrough), plugins=[handover])
+        handover = plugin.Handover(settings, preflighted=True, embedded=embedded is not None)
+        # The plugin goes in as an object: it is imported already, and `-p` would warn.
+        code = pytest.main(_pytest_args(args, settings, passthrough),
+                           plugins=[plugin, handover])
     finally:
         if embedded is not None:
             embedded.stop()
@@ -160,9 +162,13 @@ def _pytest_args(args: argparse.Namespace, settings: Settings,
         target = ["--pyargs", args.suite]
         rootdir = Path(conformance.__file__).resolve().parent.parent
     out = [
-        *target, "-p", "conformance.plugin", "-p", "no:cacheprovider",
+        *target, "-p", "no:cacheprovider",
         # The user's working directory and its pytest configuration are not the suite's.
         "-c", os.devnull, "--rootdir", str(rootdir), "--strict-markers", "-ra",
+        # httpx (preflight) imported anyio's pytest plugin before pytest could rewrite it.
+        "-W", "ignore::pytest.PytestAssertRewriteWarning",
+        # xunit1 is the JUnit dialect that carries per-test properties (clause IDs).
+        "-o", "junit_family=xunit1",
         f"--junitxml={reports / 'junit.xml'}", f"--html={reports / 'report.html'}",
         "--self-contained-html",
     ]

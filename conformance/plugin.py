@@ -50,7 +50,7 @@ TRANSCRIPT_LIMIT = 200
 """Exchanges shown per test; property tests send hundreds and would bloat the report."""
 
 
-@dataclass
+@dataclass(eq=False)  # pluggy keeps plugins in sets: identity hashing
 class Handover:
     """Registered by ``conformance run`` (``pytest.main(plugins=[...])``) to pass ready
     Settings in without putting the key into argv; ``target`` is stopped by the CLI."""

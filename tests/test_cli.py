@@ -1,0 +1,169 @@
+"""The `conformance` command as a user runs it: a process, its output, its exit code."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conformance.cli import main
+from conformance.emulator import create_app
+from conformance.emulator.server import RunningServer, start_in_thread
+
+RECOGNISABLE_KEY = "tlk_SECRET_must_never_show_0123456789abcdef"
+
+THROWAWAY_SUITE = '''
+import pytest
+from conformance.clauses import ContractViolation
+from conformance.client import ApiClient
+from conformance.plugin import run_state
+
+
+@pytest.mark.clause("LIST-SHAPE")
+@pytest.mark.list
+def test_list_answers_200(request):
+    state = run_state(request.config)
+    client = ApiClient(state.settings.base_url, state.settings.api_key,
+                       transcript=state.transcript)
+    try:
+        assert client.list_tasks(page_limit=1).status_code == 200
+    finally:
+        client.close()
+
+
+@pytest.mark.clause("DEL-EMPTY")
+def test_violation():
+    raise ContractViolation("DEL-EMPTY", "the 204 carried a body")
+'''
+
+
+def _clean_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("TWELVELABS_", "CONFORMANCE_"))}
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def _conformance(cwd: Path, *args: str, env: dict[str, str] | None = None,
+                 timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "conformance", *args], cwd=cwd,
+                          env=env or _clean_env(), capture_output=True, text=True,
+                          timeout=timeout, check=False)
+
+
+@pytest.fixture
+def suite(tmp_path: Path) -> Path:
+    path = tmp_path / "throwaway"
+    path.mkdir()
+    (path / "test_throwaway.py").write_text(THROWAWAY_SUITE)
+    return path
+
+
+@pytest.fixture
+def emulator() -> Iterator[RunningServer]:
+    server = start_in_thread(create_app(api_keys=[RECOGNISABLE_KEY]))
+    yield server
+    server.stop()
+
+
+def test_an_unknown_option_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    result = _conformance(tmp_path, "run", "--colour", "blue")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "conformance: unrecognized arguments: --colour blue"]
+    assert result.stdout == ""
+
+
+def test_a_missing_command_and_a_bad_profile_are_usage_errors(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    assert main(["run", "--profile", "weekly"]) == 2
+    assert main(["run", "--clause", "DEL-999", "--base-url", "http://127.0.0.1:9/v1.3",
+                 "--api-key", "k"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 3
+    assert all(line.startswith("conformance") for line in lines)
+    assert "unknown clause ID(s) DEL-999" in lines[2]
+
+
+def test_an_unreadable_deviations_file_is_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "dev.toml").write_text(
+        '[[deviation]]\nclause = "NOPE"\ntarget = "*"\nreason = "r"\n')
+    result = _conformance(tmp_path, "run", "--deviations", "dev.toml")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "conformance: deviations file dev.toml, entry 1: unknown clause ID 'NOPE'"]
+
+
+def test_an_unreachable_target_exits_3_within_15_seconds(tmp_path: Path) -> None:
+    started = time.monotonic()
+    result = _conformance(tmp_path, "run", "--base-url", "http://127.0.0.1:9/v1.3",
+                          "--api-key", "tlk_x", timeout=30)
+    assert time.monotonic() - started < 15
+    assert result.returncode == 3
+    assert result.stderr.strip().splitlines() == [
+        "conformance: target unreachable: http://127.0.0.1:9/v1.3: [Errno 111] Connection refused"]
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_a_refused_key_exits_2_with_one_line(tmp_path: Path, emulator: RunningServer) -> None:
+    result = _conformance(tmp_path, "run", "--base-url", emulator.base_url,
+                          "--api-key", "tlk_wrong_key")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"conformance: the API key was refused by {emulator.base_url} (401)"]
+
+
+def test_a_run_with_a_violation_exits_1_and_never_shows_the_key(
+        tmp_path: Path, suite: Path, emulator: RunningServer) -> None:
+    env = {**_clean_env(), "TWELVELABS_API_KEY": RECOGNISABLE_KEY,
+           "TWELVELABS_BASE_URL": emulator.base_url}
+    result = _conformance(tmp_path, "run", "--suite", str(suite), "--report-dir", "out",
+                          env=env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "failed clauses: DEL-EMPTY" in result.stdout
+    produced = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert {"junit.xml", "report.html", "summary.json"} <= set(produced)
+    for text in [result.stdout, result.stderr,
+                 *((tmp_path / "out" / name).read_text() for name in produced)]:
+        assert RECOGNISABLE_KEY not in text
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["clauses"]["LIST-SHAPE"]["outcome"] == "passed"
+    assert summary["exit_code"] == 1
+
+
+def test_a_run_with_no_arguments_starts_the_embedded_emulator(
+        tmp_path: Path, suite: Path) -> None:
+    result = _conformance(tmp_path, "run", "--suite", str(suite), "-k", "list")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("target: embedded emulator at http://127.0.0.1:")
+    summary = json.loads((tmp_path / "reports" / "summary.json").read_text())
+    assert summary["target"].startswith("embedded emulator at ")
+    assert summary["settings"]["second_api_key"] == "(set)"
+
+
+@pytest.mark.slow
+def test_the_built_in_suite_passes_against_the_embedded_emulator(tmp_path: Path) -> None:
+    result = _conformance(tmp_path, "run", timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    summary = json.loads((tmp_path / "reports" / "summary.json").read_text())
+    assert summary["verdict"] == "conformant"
+    assert summary["counts"]["failed"] == summary["counts"]["error"] == 0
+    assert (tmp_path / "reports" / "report.html").is_file()
+
+
+def test_compare_exits_1_on_a_regression(tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    old, new = tmp_path / "old.json", tmp_path / "new.json"
+    old.write_text(json.dumps({"clauses": {"DEL-204": {"outcome": "passed"}}}))
+    new.write_text(json.dumps({"clauses": {"DEL-204": {"outcome": "failed"}}}))
+    assert main(["compare", str(old), str(new)]) == 1
+    assert "newly failing" in capsys.readouterr().out
+    assert main(["compare", str(new), str(old)]) == 0
+    assert main(["compare", str(old), str(tmp_path / "absent.json")]) == 2
