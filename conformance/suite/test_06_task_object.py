@@ -1,0 +1,50 @@
+"""The task object: documented shape on retrieve, and a lifecycle that only moves forward."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from conformance import checks
+from conformance.clauses import ContractViolation
+
+pytestmark = pytest.mark.task
+
+# Not checked: whether system_metadata describes the uploaded sample (5 s, 480x360) and
+# whether hls is absent for enable_video_stream=false. The contract documents the fields'
+# types and says both objects may be absent; it states neither of those as a rule.
+
+
+@pytest.mark.clause("TASK-SHAPE")
+def test_retrieve_answers_200_with_a_well_formed_task_object(pool: Any) -> None:
+    shared = pool["shared_ready"]
+    body = checks.retrieve_answer_is_task(pool.read("shared_ready"), shared.task_id)
+    if body.get("video_id") != shared.video_id:
+        raise ContractViolation(
+            "TASK-SHAPE", f"expected video_id {shared.video_id!r} (from the create answer), "
+            f"got {body.get('video_id')!r}")
+    # The final reads of every pool task, ready and failed, are retrieve answers as well.
+    for task in pool.tasks.values():
+        checks.task_object_is_well_formed(task.final)
+
+
+@pytest.mark.clause("TASK-LIFECYCLE")
+def test_observed_statuses_only_move_forward_and_final_states_stay_final(pool: Any) -> None:
+    pool.read("shared_ready")  # one more read, so a final state is seen again
+    for role, task in pool.tasks.items():
+        history = pool.history(role)
+        checks.statuses_move_forward(history, subject=f"task {task.task_id} ({role})")
+        if task.reads and task.reads[-1] != task.final["status"]:
+            raise ContractViolation(
+                "TASK-LIFECYCLE", f"task {task.task_id}: expected the final status "
+                f"{task.final['status']!r} to stay, read {task.reads[-1]!r} later "
+                f"(history {history})")
+
+
+@pytest.mark.clause("TASK-LIFECYCLE")
+def test_updated_at_is_never_before_created_at(pool: Any) -> None:
+    response = pool.read("shared_ready")
+    checks.task_timestamps_are_ordered(response.json(), response)
+    for task in pool.tasks.values():
+        checks.task_timestamps_are_ordered(task.final)

@@ -1,0 +1,78 @@
+"""Create: a complete request answers 200 {_id, video_id}; an incomplete one creates nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from conformance import checks, media
+from conformance.clauses import ContractViolation
+from conformance.client import ApiClient
+from conformance.provisioning import Ledger
+from conformance.strategies import IMPOSSIBLE_PREFIX
+
+pytestmark = pytest.mark.create
+
+
+@pytest.mark.clause("CREATE-OK")
+def test_create_with_an_index_and_one_video_source_answers_200_and_the_task_is_retrievable(
+        pool: Any) -> None:
+    # The pool's own creates are judged: no task is spent on this clause alone.
+    for task in pool.tasks.values():
+        body = checks.create_answer_is_ok(task.create_answer)
+        final = task.final
+        if final.get("_id") != body["_id"] or final.get("video_id") != body["video_id"]:
+            raise ContractViolation(
+                "CREATE-OK", f"expected the created task to be retrievable as {body}, got "
+                f"_id {final.get('_id')!r} and video_id {final.get('video_id')!r}",
+                reproduce=checks.reproduce_line(task.create_answer))
+
+
+def _tiny_file() -> tuple[str, bytes]:
+    return ("conformance-reject.mp4", media.undecodable_bytes())
+
+
+REJECTED: dict[str, Callable[[ApiClient, str], httpx.Response]] = {
+    "without index_id": lambda c, index: c.create_task(None, video_file=_tiny_file()),
+    "without a video source": lambda c, index: c.create_task(index),
+    "with an unknown index": lambda c, index: c.create_task(
+        IMPOSSIBLE_PREFIX + "00000000decade00", video_file=_tiny_file()),
+}
+
+
+def _task_ids(api: ApiClient, index_id: str, pages: Any) -> set[str]:
+    bodies = [checks.list_answer_is_well_formed(r) for r in pages(api, index_id=index_id)]
+    return {item["_id"] for body in bodies for item in body["data"]}
+
+
+def _remember_accidents(ledger: Ledger, response: httpx.Response, index_id: str) -> None:
+    """A create accepted by mistake still made something: cleanup must remove it."""
+    try:
+        body = response.json() if response.is_success else None
+    except ValueError:
+        return
+    if isinstance(body, dict) and isinstance(body.get("_id"), str):
+        ledger.add("task", body["_id"], index_id=index_id)
+        if isinstance(body.get("video_id"), str):
+            ledger.add("video", body["video_id"], index_id=index_id, task_id=body["_id"])
+
+
+@pytest.mark.clause("CREATE-REJECTS")
+@pytest.mark.parametrize("case", list(REJECTED))
+def test_create_that_is_incomplete_answers_a_4xx_and_creates_nothing(
+        case: str, api: ApiClient, run_index: str, ledger: Ledger, pages: Any) -> None:
+    before = _task_ids(api, run_index, pages)
+    response = REJECTED[case](api.unchecked(), run_index)
+    _remember_accidents(ledger, response, run_index)
+    checks.answer_is_not_a_server_error(response)
+    checks.create_is_rejected(response)
+    after = _task_ids(api, run_index, pages)
+    for task_id in after - before:
+        ledger.add("task", task_id, index_id=run_index)
+    if after != before:
+        raise ContractViolation(
+            "CREATE-REJECTS", f"create {case} answered {response.status_code} but the run's "
+            f"index gained {sorted(after - before)}", reproduce=checks.reproduce_line(response))
