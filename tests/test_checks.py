@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
+import hypothesis
 import pytest
 
 from conformance import checks
 from conformance.clauses import ContractViolation
+from conformance.strategies import IMPOSSIBLE_PREFIX, malformed_task_ids, unknown_task_ids
 
 URL = "http://127.0.0.1:9/v1.3/tasks/0123456789abcdef01234567"
 
@@ -318,3 +322,19 @@ def test_oversized_page_limit_may_be_refused_or_clamped_but_not_honoured() -> No
     for broken in (answer(200, page(["a"], total=1, limit=51)), error(422),
                    answer(400, content=b"", headers={"content-type": "text/plain"})):
         breaks("LIST-FILTER-SORT", checks.oversized_page_limit_is_refused_or_clamped, broken)
+
+
+# The strategies feed the ID tests on live accounts: what they draw must never be real.
+
+@hypothesis.settings(max_examples=300, derandomize=True, database=None)
+@hypothesis.given(malformed_task_ids())
+def test_a_malformed_id_is_never_well_formed_and_never_leaves_the_tasks_path(wire: str) -> None:
+    assert not re.fullmatch(r"[0-9a-f]{24}", unquote(wire))
+    assert not any(c in wire for c in "/?#") and wire.isascii()
+
+
+@hypothesis.settings(max_examples=100, derandomize=True, database=None)
+@hypothesis.given(unknown_task_ids())
+def test_an_unknown_id_is_well_formed_but_dates_from_1970(task_id: str) -> None:
+    assert re.fullmatch(r"[0-9a-f]{24}", task_id)
+    assert task_id.startswith(IMPOSSIBLE_PREFIX)
