@@ -265,9 +265,10 @@ class Provisioner:
                     with self._lock:
                         self._final[task_id] = body
                     return
-            if time.monotonic() + interval > deadline:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
                 return
-            stop.wait(interval)
+            stop.wait(min(interval, remaining))  # one last look at the deadline itself
             interval = min(2.0, interval * 1.5)
 
     def _note(self, task_id: str, status: str) -> None:
