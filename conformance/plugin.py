@@ -96,6 +96,10 @@ class RunState:
         return self.rate_limited + counted
 
 
+class TimeBudgetSpent(Exception):
+    """The whole-run deadline passed: a harness error (exit 3), never a clause failure."""
+
+
 STATE_KEY = pytest.StashKey[RunState]()
 ViolationMapper = Callable[[BaseException], list[str] | None]
 _MAPPERS: list[ViolationMapper] = []
@@ -338,6 +342,11 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if state is None:
         return
     state.marks[item.nodeid] = state.transcript.mark()
+    elapsed = time.monotonic() - state.started
+    if elapsed > state.settings.time_budget:
+        item.session.shouldstop = "the run's time budget is spent"
+        raise TimeBudgetSpent(f"the run's time budget of {state.settings.time_budget:g} s is "
+                              f"spent ({elapsed:.0f} s): the remaining tests do not run")
     for mark in item.iter_markers("requires"):
         available, reason = CAPABILITIES[mark.args[0]]
         if not available(state.settings):

@@ -16,7 +16,8 @@ from typing import Any
 
 from conformance.clauses import CLAUSES
 
-TEST_OUTCOMES = ("passed", "failed", "error", "expected-failure", "disabled", "skipped")
+TEST_OUTCOMES = ("passed", "failed", "error", "expected-failure", "disabled", "skipped",
+                 "not-run")
 CLAUSE_OUTCOMES = ("failed", "error", "expected-failure", "passed", "disabled", "not-run")
 EXIT_CONFORMANT, EXIT_VIOLATION, EXIT_USAGE, EXIT_COULD_NOT_RUN = 0, 1, 2, 3
 BODY_LIMIT = 2000

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -146,6 +147,47 @@ def test_a_run_with_no_arguments_starts_the_embedded_emulator(
     summary = json.loads((tmp_path / "reports" / "summary.json").read_text())
     assert summary["target"].startswith("embedded emulator at ")
     assert summary["settings"]["second_api_key"] == "(set)"
+
+
+SLOW_SUITE = '''
+import pathlib
+import time
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def resource():
+    yield
+    pathlib.Path("cleaned").write_text("yes")
+
+
+@pytest.mark.clause("LIST-SHAPE")
+def test_waits(resource):
+    pathlib.Path("started").write_text("yes")
+    time.sleep(60)
+'''
+
+
+def test_ctrl_c_still_runs_cleanup_and_exits_130(tmp_path: Path) -> None:
+    suite = tmp_path / "slow"
+    suite.mkdir()
+    (suite / "test_slow.py").write_text(SLOW_SUITE)
+    process = subprocess.Popen([sys.executable, "-m", "conformance", "run", "--suite", str(suite)],
+                               cwd=tmp_path, env=_clean_env(), stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not (tmp_path / "started").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        process.send_signal(signal.SIGINT)
+        out, _ = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 130, out
+    assert (tmp_path / "cleaned").read_text() == "yes"
+    summary = json.loads((tmp_path / "reports" / "summary.json").read_text())
+    assert summary["verdict"] == "interrupted"
 
 
 @pytest.mark.slow

@@ -100,7 +100,7 @@ def test_a_violation_fails_its_clause_and_the_run_exits_1(
     assert clauses["TENANT-ISOLATION"] == "disabled"
     assert clauses["LIST-PAGING"] == "not-run"
     assert summary["counts"] == {"passed": 1, "failed": 1, "error": 1, "expected-failure": 0,
-                                 "disabled": 1, "skipped": 0}
+                                 "disabled": 1, "skipped": 0, "not-run": 0}
     assert summary["failed_clauses"] == ["DEL-EMPTY"]
     assert summary["exit_code"] == 1
     assert summary["settings"]["api_key"] == "(set)"
@@ -233,6 +233,17 @@ expires = 2020-12-31
     summary = _summary(pytester)
     assert summary["clauses"]["DEL-EMPTY"]["outcome"] == "failed"
     assert [d["clause"] for d in summary["deviations"]["expired"]] == ["DEL-EMPTY"]
+
+
+def test_a_spent_time_budget_stops_the_run_as_an_error(
+        pytester: pytest.Pytester, emulator: EmbeddedTarget) -> None:
+    pytester.makepyfile(test_mixed=MIXED_SUITE)
+    result = _run(pytester, emulator, "--time-budget", "0.000001")
+    assert result.ret == 3
+    summary = _summary(pytester)
+    assert summary["counts"]["error"] == 1
+    assert summary["counts"]["not-run"] == 3
+    assert "time budget" in result.stdout.str()
 
 
 def test_junit_carries_clause_ids_categories_and_the_violated_clause(
