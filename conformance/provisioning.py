@@ -367,15 +367,23 @@ def _delete(ledger: Ledger, client: ApiClient, entry: LedgerEntry,
 
 def sweep(client: ApiClient, *, dry_run: bool = True) -> list[str]:
     """Find leftovers of earlier runs by their upload names and remove only those."""
-    client = client.unchecked()
     lines: list[str] = []
+    try:
+        _sweep(client.unchecked(), dry_run, lines)
+    except TargetUnavailable as exc:
+        lines.append(f"sweep stopped, the target is unavailable: {exc}")
+    return lines
+
+
+def _sweep(client: ApiClient, dry_run: bool, lines: list[str]) -> None:
     found: dict[str, dict[str, Any]] = {}
     for page in itertools.count(1):
         response = client.list_tasks(page=page, page_limit=50)
         body = _json(response)
         data = body.get("data") if response.status_code == 200 else None
         if not isinstance(data, list):
-            return [f"listing tasks failed: page {page} answered {_short(response)}"]
+            lines.append(f"listing tasks failed: page {page} answered {_short(response)}")
+            return
         for task in data:
             if isinstance(task, dict) and UPLOAD_MARKER.match(_filename(task)):
                 found.setdefault(str(task.get("_id")), task)
@@ -403,7 +411,6 @@ def sweep(client: ApiClient, *, dry_run: bool = True) -> list[str]:
         lines.append(f"deleted {what}" if ok else f"could not delete {what}: {_short(answer)}")
     if not found:
         lines.append("no leftovers of earlier runs found")
-    return lines
 
 
 def _filename(task: dict[str, Any]) -> str:
