@@ -221,7 +221,8 @@ class _Shared:
         self.sleep = sleep
         self.pacer = _Pacer(rate, sleep)
         self.stats = ClientStats()
-        self.secrets: set[str] = set()
+        self.secrets: frozenset[str] = frozenset()  # replaced, never mutated: read lock-free
+        self.secrets_lock = threading.Lock()
         self.http = httpx.Client(timeout=timeout, transport=transport,
                                  headers={"user-agent": "tasks-conformance"})
 
@@ -244,7 +245,8 @@ class ApiClient:
         self.checked = checked
         self.key_label = key_label or ("none" if api_key is None else "primary")
         if api_key is not None and api_key.reveal():
-            shared.secrets.add(api_key.reveal())
+            with shared.secrets_lock:
+                shared.secrets = shared.secrets | {api_key.reveal()}
 
     def _sibling(self, api_key: Secret | None, checked: bool, key_label: str) -> ApiClient:
         other = object.__new__(ApiClient)
