@@ -7,6 +7,7 @@ Load it with ``-p conformance.plugin`` (``conformance run`` does). The run's sta
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -219,9 +220,26 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.self_contained_html = True
     if config.pluginmanager.hasplugin("html"):
         config.pluginmanager.register(HtmlHooks(config), "conformance-html")
-    terminal = config.pluginmanager.get_plugin("terminalreporter")
-    if terminal is not None:
-        state.progress_writer = terminal.write_line
+    state.progress_writer = _console_writer(config)
+
+
+def _console_writer(config: pytest.Config) -> Callable[[str], None]:
+    """Write a line to the console even while a test's output is captured."""
+    lock = threading.Lock()
+
+    def write(line: str) -> None:
+        terminal = config.pluginmanager.get_plugin("terminalreporter")
+        capture = config.pluginmanager.get_plugin("capturemanager")
+        if terminal is None:
+            return
+        with lock:
+            if capture is None:
+                terminal.write_line(line)
+                return
+            with capture.global_and_fixture_disabled():
+                terminal.write_line(line)
+
+    return write
 
 
 def _new_transcript() -> Any:

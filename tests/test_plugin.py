@@ -32,7 +32,8 @@ def test_delete_answers_204(request):
 
 @pytest.mark.clause("DEL-EMPTY")
 @pytest.mark.deletes
-def test_204_has_no_body():
+def test_204_has_no_body(request):
+    run_state(request.config).progress("waiting for task 1 to be ready (3 s of 120 s)")
     raise ContractViolation("DEL-EMPTY", "the 204 carried 2 bytes",
                             reproduce="curl -X DELETE http://target/tasks/x")
 
@@ -86,6 +87,7 @@ def test_a_violation_fails_its_clause_and_the_run_exits_1(
     assert result.ret == 1
     result.stdout.fnmatch_lines([
         "*test_delete_answers_204 PASSED*",
+        "*waiting for task 1 to be ready (3 s of 120 s)*",
         "*test_204_has_no_body FAILED*",
         "*test_harness_breaks ERROR*",
         "*test_other_account_cannot_read DISABLED*",
