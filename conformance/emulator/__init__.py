@@ -1,0 +1,72 @@
+"""The reference emulator of the TwelveLabs v1.3 tasks endpoints, with switchable faults."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+
+from conformance.emulator import lifecycle
+from conformance.emulator.context import Context
+from conformance.emulator.faults import FAULTS, VARIATIONS, Fault, Switches, Variation, validate
+from conformance.emulator.handlers import not_found, server_error
+from conformance.emulator.lifecycle import Clock, Schedule
+from conformance.emulator.media import Probe
+from conformance.emulator.routes import ROUTES
+from conformance.emulator.store import Store
+
+DEFAULT_API_KEY = "tlk_emulator_development_key_0000000000"
+"""The documented development key, used when no key is configured. Never use it elsewhere."""
+
+__all__ = ["DEFAULT_API_KEY", "FAULTS", "VARIATIONS", "Clock", "Fault", "Variation",
+           "create_app"]
+
+
+def create_app(*, api_keys: Iterable[str] = (DEFAULT_API_KEY,), faults: Iterable[str] = (),
+               variations: Iterable[str] = (), time_scale: float = 1.0,
+               data_dir: str | Path | None = None, clock: Clock | None = None) -> Starlette:
+    """A fresh emulator application; unknown fault or variation names raise ValueError."""
+    keys, fault_names, variation_names = tuple(api_keys), tuple(faults), tuple(variations)
+    validate(fault_names, variation_names)
+    if not keys or not all(isinstance(k, str) and k for k in keys):
+        raise ValueError("api_keys must hold at least one non-empty key")
+    if not time_scale > 0:
+        raise ValueError(f"time_scale must be positive, got {time_scale!r}")
+    switches = Switches(frozenset(fault_names), frozenset(variation_names))
+    persistence = None
+    if data_dir is not None:
+        from conformance.emulator.persistence import SqlitePersistence
+
+        persistence = SqlitePersistence(data_dir)
+    store = Store(clock or Clock(), _planner(switches, time_scale), faults=switches.faults,
+                  persistence=persistence)
+    if persistence is not None:
+        store.load(*persistence.load())
+    app = Starlette(routes=ROUTES, exception_handlers={HTTPException: not_found,
+                                                      Exception: server_error})
+    app.router.redirect_slashes = False  # a redirect is not an answer a client can judge
+    app.state.emulator = Context(store, switches, keys)
+    return app
+
+
+def _planner(sw: Switches, time_scale: float):
+    stretch = time_scale * (4.0 if sw.variation("slow-indexing") else 1.0)
+
+    def plan_for(created_at: float, probe: Probe) -> Schedule:
+        if probe.failure is None:
+            phases, final = lifecycle.PHASES_TO_READY, "ready"
+            if sw.fault("status-goes-backwards"):
+                phases = (*phases[:3], ("indexing", 0.3), ("queued", 0.4), ("indexing", 0.3))
+        elif probe.failure == "video_url_unreachable":
+            phases, final = lifecycle.PHASES_TO_FAILED_LATE, "failed"
+        else:
+            phases, final = lifecycle.PHASES_TO_FAILED, "failed"
+        if sw.variation("skip-states"):
+            phases = (("validating", sum(seconds for _, seconds in phases)),)
+        if sw.variation("uploading-state"):
+            phases = (("uploading", 0.2), *phases)
+        return lifecycle.plan(created_at, phases, final, stretch=stretch)
+
+    return plan_for

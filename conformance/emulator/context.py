@@ -1,0 +1,61 @@
+"""What every handler needs: the store, the switches, the accounts, and the request prelude."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+import time
+from email.utils import formatdate
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from conformance.emulator.errors import ApiError
+from conformance.emulator.faults import Switches
+from conformance.emulator.store import Store, account_id
+
+RATE_LIMIT_ENV = "CONFORMANCE_EMULATOR_RATE_LIMIT_EVERY"
+
+
+class Context:
+    def __init__(self, store: Store, switches: Switches, api_keys: tuple[str, ...]) -> None:
+        self.store = store
+        self.sw = switches
+        # digests only: the keys themselves are not kept past start-up
+        self._accounts = {account_id(k): account_id(k) for k in api_keys}
+        self._first = account_id(api_keys[0])
+        self._counter = itertools.count(1)
+        self._count_lock = threading.Lock()
+        self.rate_every = max(int(os.environ.get(RATE_LIMIT_ENV, "7") or 7), 2)
+
+    def now(self) -> float:
+        return self.store.clock.now()
+
+    def rate_limited(self) -> Response | None:
+        """Under a rate-limit variation, every Nth request is turned away before anything else."""
+        bodiless = self.sw.variation("rate-limit-bodiless")
+        if not (bodiless or self.sw.variation("rate-limit")):
+            return None
+        with self._count_lock:
+            n = next(self._counter)
+        if n % self.rate_every:
+            return None
+        if bodiless:
+            return Response(status_code=429,
+                            headers={"Retry-After": formatdate(time.time() + 1, usegmt=True)})
+        raise ApiError(429, "too_many_requests", "Too many requests; retry after 1 second.",
+                       {"Retry-After": "1"})
+
+    def authenticate(self, request: Request, operation: str) -> str:
+        """The caller's account, or 401 before any other check."""
+        key = request.headers.get("x-api-key")
+        if key is None:
+            if operation == "delete_task" and self.sw.fault("delete-without-key-accepted"):
+                return self._first
+            raise ApiError(401, "api_key_invalid", "The x-api-key header is missing.")
+        account = self._accounts.get(account_id(key))
+        if account is None:
+            status = 403 if self.sw.fault("invalid-key-403") else 401
+            raise ApiError(status, "api_key_invalid", "The API key is invalid or expired.")
+        return account

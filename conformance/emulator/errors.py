@@ -1,0 +1,53 @@
+"""The error envelope: every error answer of the emulator is built here."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+from starlette.responses import Response
+
+from conformance.emulator.faults import Switches
+from conformance.emulator.store import DomainError, NotFound, Refused
+
+DOCS_URL = "https://docs.twelvelabs.io/v1.3/api-reference/error-codes"
+
+
+class ApiError(Exception):
+    """An answer other than success, raised anywhere below a handler."""
+
+    def __init__(self, status: int, code: str, message: str,
+                 headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+        self.headers = dict(headers or {})
+
+
+def invalid(message: str, code: str = "parameter_invalid") -> ApiError:
+    return ApiError(400, code, message)
+
+
+def missing(name: str) -> ApiError:
+    return ApiError(400, "parameter_not_provided", f"The {name} parameter is required.")
+
+
+def from_domain(error: DomainError, sw: Switches) -> ApiError:
+    if isinstance(error, NotFound):
+        return ApiError(400 if sw.variation("unknown-id-400") else 404, error.code, error.message)
+    if isinstance(error, Refused) and sw.fault("refusal-wrong-code"):
+        return ApiError(400, "parameter_invalid", error.message)
+    return ApiError(400, error.code, error.message)
+
+
+def json_media_type(sw: Switches) -> str:
+    return "application/json; charset=utf-8" if sw.variation("json-charset") else "application/json"
+
+
+def error_response(error: ApiError, sw: Switches) -> Response:
+    body: dict[str, str] = {"code": error.code, "message": error.message}
+    if sw.variation("error-docs-url"):
+        body["docs_url"] = DOCS_URL
+    # text/plain gets "; charset=utf-8" appended by Starlette
+    media = "text/plain" if sw.fault("error-plain-text") else json_media_type(sw)
+    return Response(json.dumps(body, ensure_ascii=False).encode(), status_code=error.status,
+                    headers=error.headers, media_type=media)

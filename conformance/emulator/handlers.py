@@ -1,0 +1,155 @@
+"""One small function per operation: parse the request, call the store, render the answer."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from conformance.emulator import parsing
+from conformance.emulator.context import Context
+from conformance.emulator.errors import ApiError, error_response, from_domain, invalid
+from conformance.emulator.render import json_response, no_content, page_body, task_body
+from conformance.emulator.store import DomainError, NotFound
+
+_ID = re.compile(r"[0-9a-f]{24}")
+Handler = Callable[[Request, Context, str], Awaitable[Response]]
+
+
+def operation(fn: Handler) -> Callable[[Request], Awaitable[Response]]:
+    """Rate limit, authenticate, then run the handler; every failure becomes an envelope."""
+
+    @functools.wraps(fn)
+    async def endpoint(request: Request) -> Response:
+        ctx: Context = request.app.state.emulator
+        try:
+            limited = ctx.rate_limited()
+            if limited is not None:
+                return limited
+            account = ctx.authenticate(request, fn.__name__)
+            return await fn(request, ctx, account)
+        except DomainError as error:
+            return error_response(from_domain(error, ctx.sw), ctx.sw)
+        except ApiError as error:
+            return error_response(error, ctx.sw)
+
+    return endpoint
+
+
+def path_id(request: Request, name: str, ctx: Context) -> str:
+    value = request.path_params[name]
+    if not _ID.fullmatch(value):
+        if ctx.sw.variation("malformed-id-404"):
+            raise ApiError(404, "resource_not_exist", f"No resource has the ID {value[:64]!r}.")
+        raise invalid(f"The {name} parameter must be 24 lowercase hexadecimal characters.")
+    return value
+
+
+@operation
+async def create_task(request: Request, ctx: Context, account: str) -> Response:
+    form = await parsing.task_form(request)
+    index_id = form.index_id
+    if index_id is None and not ctx.sw.fault("create-without-index-accepted"):
+        raise parsing.missing("index_id")
+    if index_id is not None and not _ID.fullmatch(index_id):
+        raise invalid("The index_id parameter must be 24 lowercase hexadecimal characters.")
+    task = ctx.store.create_task(account, index_id, filename=form.filename, probe=form.probe,
+                                 enable_stream=form.enable_stream,
+                                 user_metadata=form.user_metadata)
+    body = {"_id": task.id} if ctx.sw.fault("create-omits-video-id") else {
+        "_id": task.id, "video_id": task.video_id}
+    return json_response(body, ctx.sw)
+
+
+@operation
+async def list_tasks(request: Request, ctx: Context, account: str) -> Response:
+    query = parsing.list_query(request, ctx.sw)
+    if ctx.sw.fault("list-ignores-status-filter"):
+        query = parsing.replace(query, statuses=None)
+    if ctx.sw.fault("list-sort-ignored"):
+        query = parsing.replace(query, descending=True)
+    shifted = query
+    if ctx.sw.fault("list-duplicates-across-pages") and query.page > 1:
+        shifted = parsing.replace(query, offset=(query.page - 1) * query.page_limit - 1)
+    items, total = ctx.store.list_tasks(account, shifted)
+    if not items and total and query.page > 1 and ctx.sw.fault("list-never-empty-page"):
+        last = -(-total // query.page_limit)
+        items, total = ctx.store.list_tasks(account, parsing.replace(query, page=last))
+    return json_response(page_body(items, total, query.page, query.page_limit, ctx.now(),
+                                   ctx.sw), ctx.sw)
+
+
+@operation
+async def retrieve_task(request: Request, ctx: Context, account: str) -> Response:
+    task_id = path_id(request, "task_id", ctx)
+    try:
+        task = ctx.store.get_task(account, task_id)
+    except NotFound:
+        if ctx.sw.fault("server-error-on-unknown-retrieve") and not ctx.store.was_deleted(
+                account, task_id):
+            raise ApiError(500, "internal_error", "Unexpected lookup failure.") from None
+        raise
+    if task.account != account and ctx.sw.variation("foreign-id-403"):
+        raise ApiError(403, "resource_not_exist", "The task belongs to another account.")
+    return json_response(task_body(task, ctx.now(), ctx.sw), ctx.sw)
+
+
+@operation
+async def delete_task(request: Request, ctx: Context, account: str) -> Response:
+    try:
+        task_id = path_id(request, "task_id", ctx)
+    except ApiError:
+        if ctx.sw.fault("malformed-id-accepted"):
+            return no_content(ctx.sw)
+        raise
+    ctx.store.delete_task(account, task_id)
+    if ctx.sw.fault("delete-200-empty-object"):
+        return json_response({}, ctx.sw)
+    if ctx.sw.fault("delete-204-with-body"):
+        return Response(status_code=204, headers={"content-length": "2"})
+    return no_content(ctx.sw)
+
+
+@operation
+async def delete_video(request: Request, ctx: Context, account: str) -> Response:
+    ctx.store.delete_video(account, path_id(request, "index_id", ctx),
+                           path_id(request, "video_id", ctx))
+    return no_content(ctx.sw)
+
+
+@operation
+async def create_index(request: Request, ctx: Context, account: str) -> Response:
+    name, models = parsing.index_body(await parsing.json_body(request))
+    index = ctx.store.create_index(account, name, models)
+    return json_response({"_id": index.id}, ctx.sw, status=201)
+
+
+@operation
+async def delete_index(request: Request, ctx: Context, account: str) -> Response:
+    ctx.store.delete_index(account, path_id(request, "index_id", ctx))
+    return no_content(ctx.sw)
+
+
+async def not_found(request: Request, exc: Exception) -> Response:
+    """Starlette's own 404/405 (unknown path, method not allowed) in the same envelope."""
+    ctx: Context = request.app.state.emulator
+    status = getattr(exc, "status_code", 404)
+    headers: dict[str, Any] = dict(getattr(exc, "headers", None) or {})
+    if status == 405:
+        return error_response(ApiError(405, "method_not_allowed", f"{request.method} is not "
+                                       "allowed here.", headers), ctx.sw)
+    if status == 404:
+        return error_response(ApiError(404, "resource_not_exist", "No such endpoint."), ctx.sw)
+    return error_response(ApiError(status, "parameter_invalid", str(getattr(exc, "detail", ""))
+                                   or "Bad request.", headers), ctx.sw)
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    return JSONResponse({"code": "internal_error", "message": "The emulator failed: "
+                         f"{type(exc).__name__}"}, status_code=500)
+
+

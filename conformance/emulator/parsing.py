@@ -1,0 +1,246 @@
+"""Request parsing: multipart create bodies, list queries and index bodies, each refused cleanly."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException
+from starlette.requests import Request
+
+from conformance.emulator.errors import ApiError, invalid, missing
+from conformance.emulator.faults import Switches
+from conformance.emulator.lifecycle import STATUSES
+from conformance.emulator.media import Probe, probe_upload, probe_url
+from conformance.emulator.store import ListQuery
+
+MAX_UPLOAD = 100 * 1024 * 1024
+MAX_FIELD = 64 * 1024
+MAX_JSON = 1024 * 1024
+MAX_PAGE_LIMIT = 50
+MODEL_OPTIONS = frozenset({"visual", "audio"})
+
+__all__ = ["index_body", "json_body", "list_query", "missing", "replace", "task_form"]
+replace = dataclasses.replace
+
+
+@dataclass(frozen=True)
+class TaskForm:
+    index_id: str | None
+    filename: str
+    probe: Probe
+    enable_stream: bool
+    user_metadata: dict[str, Any] | None
+
+
+def _capped(request: Request, limit: int, what: str) -> Request:
+    """The same request, refusing (400) once more than ``limit`` body bytes have arrived."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise invalid(f"The {what} exceeds the emulator's limit of {limit} bytes.")
+    received = 0
+
+    async def receive() -> Any:
+        nonlocal received
+        message = await request.receive()
+        received += len(message.get("body", b""))
+        if received > limit:
+            raise invalid(f"The {what} exceeds the emulator's limit of {limit} bytes.")
+        return message
+
+    return Request(request.scope, receive)
+
+
+async def task_form(request: Request) -> TaskForm:
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media not in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        raise invalid("The request body must be multipart/form-data.")
+    try:
+        form = await _capped(request, MAX_UPLOAD, "upload").form(
+            max_files=2, max_fields=50, max_part_size=MAX_FIELD)
+    except MultiPartException as error:
+        raise invalid(f"The multipart body is malformed: {error.message}") from None
+    except (ValueError, KeyError, UnicodeError) as error:
+        raise invalid(f"The multipart body is malformed: {type(error).__name__}") from None
+    fields = {}
+    for name in ("index_id", "video_file", "video_url", "enable_video_stream", "user_metadata"):
+        values = form.getlist(name)
+        if len(values) > 1:
+            raise invalid(f"The {name} parameter is given more than once.")
+        fields[name] = values[0] if values else None
+    index_id = _text(fields["index_id"], "index_id")
+    url = _text(fields["video_url"], "video_url")
+    upload = fields["video_file"]
+    if upload is not None and url is not None:
+        raise invalid("Give either video_file or video_url, not both.")
+    if isinstance(upload, UploadFile):
+        data = await upload.read()
+        filename = upload.filename or "upload"
+        probe = probe_upload(data)
+    elif upload is not None:  # a plain field: its text is the "file"
+        filename, probe = "upload", probe_upload(upload.encode("utf-8", "surrogateescape"))
+    elif url is not None:
+        filename, probe = _url_video(url)
+    else:
+        raise missing("video_file or video_url")
+    return TaskForm(index_id, filename[:255], probe,
+                    _boolean(_text(fields["enable_video_stream"], "enable_video_stream")),
+                    _metadata(_text(fields["user_metadata"], "user_metadata")))
+
+
+def _text(value: object, name: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise invalid(f"The {name} parameter must be a text field, not a file.")
+
+
+def _url_video(url: str) -> tuple[str, Probe]:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        raise invalid("The video_url parameter is not a URL.") from None
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise invalid("The video_url parameter must be an http or https URL.")
+    return parts.path.rsplit("/", 1)[-1] or parts.netloc, probe_url(url)
+
+
+def _boolean(value: str | None) -> bool:
+    if value is None:
+        return True
+    if value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise invalid("The enable_video_stream parameter must be true or false.")
+
+
+def _metadata(value: str | None) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    try:
+        parsed = json.loads(value)
+    except (ValueError, RecursionError):
+        raise invalid("The user_metadata parameter must be a JSON-encoded object.") from None
+    if not isinstance(parsed, dict) or not all(
+            isinstance(v, str | int | float | bool) for v in parsed.values()):
+        raise invalid("The user_metadata parameter must be a JSON object of strings, numbers "
+                      "and booleans.")
+    return parsed
+
+
+def list_query(request: Request, sw: Switches) -> ListQuery:
+    params: dict[str, list[str]] = {}
+    for key, value in request.query_params.multi_items():
+        params.setdefault(key, []).append(value)
+
+    def one(name: str) -> str | None:
+        values = params.get(name)
+        if not values:
+            return None
+        if len(values) > 1:
+            raise invalid(f"The {name} parameter is given more than once.")
+        return values[0]
+
+    page = _number(one("page"), "page", int, sw, minimum=1) or 1
+    limit = _number(one("page_limit"), "page_limit", int, sw, minimum=1) or 10
+    if limit > MAX_PAGE_LIMIT:
+        if not sw.variation("clamp-page-limit"):
+            raise invalid(f"The page_limit parameter must be at most {MAX_PAGE_LIMIT}.")
+        limit = MAX_PAGE_LIMIT
+    sort_by = one("sort_by") or "created_at"
+    if sort_by not in ("created_at", "updated_at"):
+        raise invalid("The sort_by parameter must be created_at or updated_at.")
+    sort_option = one("sort_option") or "desc"
+    if sort_option not in ("asc", "desc"):
+        raise invalid("The sort_option parameter must be asc or desc.")
+    statuses = params.get("status")
+    if statuses is not None and not set(statuses) <= set(STATUSES):
+        raise invalid(f"The status parameter must be one of {', '.join(STATUSES)}.")
+    index_id = one("index_id")
+    if index_id is not None and not (len(index_id) == 24 and all(
+            c in "0123456789abcdef" for c in index_id)):
+        raise invalid("The index_id parameter must be 24 lowercase hexadecimal characters.")
+    return ListQuery(
+        page=page, page_limit=limit, sort_by=sort_by, descending=sort_option == "desc",
+        index_id=index_id, statuses=frozenset(statuses) if statuses is not None else None,
+        filename=one("filename"), duration=_number(one("duration"), "duration", float, sw),
+        width=_number(one("width"), "width", int, sw),
+        height=_number(one("height"), "height", int, sw),
+        created_at=_moment(one("created_at"), "created_at"),
+        updated_at=_moment(one("updated_at"), "updated_at"))
+
+
+def _number(value: str | None, name: str, kind: type, sw: Switches, *,
+            minimum: int | None = None) -> Any:
+    if value is None:
+        return None
+    try:
+        number = kind(value)
+        if (kind is float and number != number) or number in (float("inf"), float("-inf")):
+            raise ValueError(value)
+    except (ValueError, OverflowError):
+        if sw.fault("server-error-on-bad-query"):
+            raise ApiError(500, "internal_error", f"Could not convert {name}.") from None
+        raise invalid(f"The {name} parameter must be a number.") from None
+    if minimum is not None and number < minimum:
+        raise invalid(f"The {name} parameter must be at least {minimum}.")
+    if kind is int and abs(number) > 2**53:
+        raise invalid(f"The {name} parameter is out of range.")
+    return number
+
+
+def _moment(value: str | None, name: str) -> float | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise invalid(f"The {name} parameter must be an RFC 3339 date-time.") from None
+    if moment.tzinfo is None or "T" not in value.upper():
+        raise invalid(f"The {name} parameter must be an RFC 3339 date-time with an offset.")
+    return moment.timestamp()
+
+
+async def json_body(request: Request) -> Any:
+    chunks = []
+    async for chunk in _stream(_capped(request, MAX_JSON, "request body")):
+        chunks.append(chunk)
+    try:
+        return json.loads(b"".join(chunks))
+    except (ValueError, RecursionError):
+        raise invalid("The request body must be a JSON object.") from None
+
+
+async def _stream(request: Request) -> AsyncIterator[bytes]:
+    async for chunk in request.stream():
+        yield chunk
+
+
+def index_body(body: Any) -> tuple[str, list[dict[str, Any]]]:
+    if not isinstance(body, dict):
+        raise invalid("The request body must be a JSON object.")
+    name = body.get("index_name")
+    if name is None:
+        raise missing("index_name")
+    if not isinstance(name, str) or not name.strip() or len(name) > 256:
+        raise invalid("The index_name parameter must be a non-empty string.")
+    models = body.get("models")
+    if models is None:
+        raise missing("models")
+    if not isinstance(models, list) or not models:
+        raise invalid("The models parameter must be a non-empty array.")
+    for model in models:
+        if not isinstance(model, dict) or not isinstance(model.get("model_name"), str) \
+                or not model["model_name"]:
+            raise invalid("Each model needs a model_name string.")
+        options = model.get("model_options")
+        if not isinstance(options, list) or not options or not all(
+                isinstance(o, str) and o in MODEL_OPTIONS for o in options):
+            raise invalid("Each model needs model_options, a non-empty subset of "
+                          "visual and audio.")
+    return name, models

@@ -1,0 +1,60 @@
+"""Serving an emulator app with uvicorn on a loopback port, in a background thread."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from dataclasses import dataclass
+
+import uvicorn
+from starlette.applications import Starlette
+
+from conformance.emulator.routes import PREFIX
+
+
+@dataclass
+class RunningServer:
+    base_url: str
+    port: int
+    _server: uvicorn.Server
+    _thread: threading.Thread
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout)
+
+    def __enter__(self) -> RunningServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_in_thread(app: Starlette, host: str = "127.0.0.1", port: int = 0,
+                    *, timeout: float = 10.0) -> RunningServer:
+    """Bind first (so port 0 resolves before anyone asks), then serve until ``stop()``."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.listen(2048)
+    bound = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
+                            timeout_keep_alive=30, ws="none")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]},
+                              name=f"emulator-{bound}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            raise RuntimeError(f"the emulator did not start on {host}:{bound}")
+        time.sleep(0.005)
+    shown = f"[{host}]" if family == socket.AF_INET6 else host
+    return RunningServer(f"http://{shown}:{bound}{PREFIX}", bound, server, thread)

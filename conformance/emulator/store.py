@@ -1,0 +1,321 @@
+"""Accounts, indexes, videos and tasks with every domain rule; no HTTP types in here."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any, Protocol
+
+from conformance.emulator.lifecycle import FINAL, Clock, Schedule
+from conformance.emulator.media import Probe
+
+
+class DomainError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+class NotFound(DomainError):
+    """The resource does not exist for this account (never existed, deleted, or foreign)."""
+
+
+class Invalid(DomainError):
+    """The request names things that cannot be used (bad reference, bad combination)."""
+
+
+class Refused(DomainError):
+    """The request is understood but the resource's state forbids it."""
+
+
+def new_id() -> str:
+    return secrets.token_hex(12)
+
+
+def account_id(api_key: str) -> str:
+    """Accounts are keyed by a digest so that no key is ever kept, in memory or on disk."""
+    return hashlib.sha256(api_key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+@dataclass(slots=True)
+class Index:
+    id: str
+    account: str
+    name: str
+    models: list[dict[str, Any]]
+    created_at: float
+
+
+@dataclass(slots=True)
+class Task:
+    id: str
+    account: str
+    index_id: str
+    video_id: str
+    seq: int
+    created_at: float
+    schedule: Schedule
+    filename: str
+    enable_stream: bool
+    failure: str | None = None
+    duration: float | None = None
+    width: int | None = None
+    height: int | None = None
+    user_metadata: dict[str, Any] | None = None
+    video_deleted: bool = False
+
+    def status_at(self, now: float) -> tuple[str, float]:
+        return self.schedule.status_at(now)
+
+    def video_exists(self, now: float) -> bool:
+        """The video joins the index when its task is ready, and leaves it when deleted."""
+        return not self.video_deleted and self.status_at(now)[0] == "ready"
+
+
+@dataclass(frozen=True, slots=True)
+class ListQuery:
+    page: int = 1
+    page_limit: int = 10
+    sort_by: str = "created_at"
+    descending: bool = True
+    index_id: str | None = None
+    statuses: frozenset[str] | None = None
+    filename: str | None = None
+    duration: float | None = None
+    width: int | None = None
+    height: int | None = None
+    created_at: float | None = None
+    updated_at: float | None = None
+    offset: int | None = None
+    """Where the page starts, when not at ``(page - 1) * page_limit`` (a fault shifts it)."""
+
+    def only_index_filter(self) -> bool:
+        return (self.statuses is None and self.filename is None and self.duration is None
+                and self.width is None and self.height is None and self.created_at is None
+                and self.updated_at is None)
+
+
+@dataclass(slots=True)
+class Account:
+    indexes: dict[str, Index] = field(default_factory=dict)
+    tasks: dict[str, Task] = field(default_factory=dict)  # insertion order is creation order
+    by_index: dict[str, dict[str, Task]] = field(default_factory=dict)
+    tombstones: dict[str, Task] = field(default_factory=dict)
+
+
+class Persistence(Protocol):
+    def put_index(self, index: Index) -> None: ...
+    def drop_index(self, index_id: str) -> None: ...
+    def put_task(self, task: Task) -> None: ...
+    def drop_task(self, task_id: str) -> None: ...
+    def clear(self) -> None: ...
+
+
+Planner = Callable[[float, Probe], Schedule]
+
+
+class Store:
+    """All state of one emulator; every status-dependent decision is taken under one lock."""
+
+    def __init__(self, clock: Clock, planner: Planner, *, faults: Iterable[str] = (),
+                 persistence: Persistence | None = None) -> None:
+        self.clock = clock
+        self._plan = planner
+        self._faults = frozenset(faults)
+        self._persist = persistence
+        self._lock = threading.RLock()
+        self._accounts: dict[str, Account] = {}
+        self._seq = 0
+        self._last_created = 0.0
+
+    def _account(self, account: str) -> Account:
+        acc = self._accounts.get(account)
+        if acc is None:
+            acc = self._accounts[account] = Account()
+        return acc
+
+    # --- loading and resetting -------------------------------------------------------------
+    def load(self, indexes: Iterable[Index], tasks: Iterable[Task]) -> None:
+        with self._lock:
+            for index in indexes:
+                self._add_index(index)
+            for task in sorted(tasks, key=lambda t: t.seq):
+                self._add_task(task)
+                self._seq = max(self._seq, task.seq)
+                self._last_created = max(self._last_created, task.created_at)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._accounts.clear()
+            if self._persist:
+                self._persist.clear()
+
+    # --- indexes ---------------------------------------------------------------------------
+    def create_index(self, account: str, name: str, models: list[dict[str, Any]]) -> Index:
+        with self._lock:
+            acc = self._account(account)
+            if any(i.name == name for i in acc.indexes.values()):
+                raise Invalid("index_name_already_exists", f"An index named {name!r} exists.")
+            index = Index(new_id(), account, name, models, self.clock.now())
+            self._add_index(index)
+            if self._persist:
+                self._persist.put_index(index)
+            return index
+
+    def _add_index(self, index: Index) -> None:
+        acc = self._account(index.account)
+        acc.indexes[index.id] = index
+        acc.by_index.setdefault(index.id, {})
+
+    def get_index(self, account: str, index_id: str) -> Index:
+        index = self._account(account).indexes.get(index_id)
+        if index is None:
+            raise NotFound("resource_not_exist", f"Index {index_id} does not exist.")
+        return index
+
+    def delete_index(self, account: str, index_id: str) -> None:
+        """Deleting an index removes its videos and its tasks with it."""
+        with self._lock:
+            acc = self._account(account)
+            self.get_index(account, index_id)
+            for task_id in list(acc.by_index.pop(index_id, {})):
+                acc.tasks.pop(task_id, None)
+                if self._persist:
+                    self._persist.drop_task(task_id)
+            del acc.indexes[index_id]
+            if self._persist:
+                self._persist.drop_index(index_id)
+
+    # --- tasks -----------------------------------------------------------------------------
+    def create_task(self, account: str, index_id: str | None, *, filename: str, probe: Probe,
+                    enable_stream: bool = True,
+                    user_metadata: dict[str, Any] | None = None) -> Task:
+        with self._lock:
+            acc = self._account(account)
+            if index_id is None:
+                index_id = self._implicit_index(account)
+            if index_id not in acc.indexes:
+                raise Invalid("resource_not_exist", f"Index {index_id} does not exist.")
+            now = max(self.clock.now(), self._last_created)
+            self._last_created = now
+            self._seq += 1
+            task = Task(new_id(), account, index_id, new_id(), self._seq, now,
+                        self._plan(now, probe), filename, enable_stream, probe.failure,
+                        probe.duration, probe.width, probe.height, user_metadata)
+            self._add_task(task)
+            if self._persist:
+                self._persist.put_task(task)
+            return task
+
+    def _implicit_index(self, account: str) -> str:
+        # only reachable with the create-without-index-accepted fault
+        acc = self._account(account)
+        if acc.indexes:
+            return next(reversed(acc.indexes))
+        return self.create_index(account, "implicit", []).id
+
+    def _add_task(self, task: Task) -> None:
+        acc = self._account(task.account)
+        acc.tasks[task.id] = task
+        acc.by_index.setdefault(task.index_id, {})[task.id] = task
+
+    def get_task(self, account: str, task_id: str) -> Task:
+        acc = self._account(account)
+        task = acc.tasks.get(task_id)
+        if task is not None:
+            return task
+        if "deleted-task-still-retrievable" in self._faults and task_id in acc.tombstones:
+            return acc.tombstones[task_id]
+        if "tenant-leak" in self._faults:
+            for other in self._accounts.values():
+                if task_id in other.tasks:
+                    return other.tasks[task_id]
+        raise NotFound("resource_not_exist", f"Task {task_id} does not exist.")
+
+    def was_deleted(self, account: str, task_id: str) -> bool:
+        return task_id in self._account(account).tombstones
+
+    def delete_task(self, account: str, task_id: str) -> None:
+        with self._lock:
+            acc = self._account(account)
+            task = acc.tasks.get(task_id)
+            if task is None:
+                if task_id in acc.tombstones and "second-delete-204" in self._faults:
+                    return
+                if task_id not in acc.tombstones and "unknown-id-delete-204" in self._faults:
+                    return
+                raise NotFound("resource_not_exist", f"Task {task_id} does not exist.")
+            self._check_deletable(task)
+            del acc.tasks[task_id]
+            acc.by_index.get(task.index_id, {}).pop(task_id, None)
+            acc.tombstones[task_id] = task
+            if self._persist:
+                self._persist.drop_task(task_id)
+
+    def _check_deletable(self, task: Task) -> None:
+        now = self.clock.now()
+        status, _ = task.status_at(now)
+        if status not in FINAL:
+            if "delete-pending-accepted" not in self._faults:
+                raise Refused("task_cannot_be_deleted", f"The task is {status}; only ready or "
+                              "failed tasks can be deleted.")
+        elif status == "failed":
+            if "delete-failed-refused" in self._faults:
+                raise Refused("task_cannot_be_deleted", "The task has failed.")
+        elif task.video_exists(now) and "delete-ready-with-video-accepted" not in self._faults:
+            raise Refused("task_cannot_be_deleted", f"Delete video {task.video_id} first; a "
+                          "ready task cannot be deleted while its video exists.")
+
+    def delete_video(self, account: str, index_id: str, video_id: str) -> None:
+        with self._lock:
+            acc = self._account(account)
+            self.get_index(account, index_id)
+            now = self.clock.now()
+            for task in acc.by_index.get(index_id, {}).values():
+                if task.video_id == video_id and task.video_exists(now):
+                    task.video_deleted = True
+                    if self._persist:
+                        self._persist.put_task(task)
+                    return
+            raise NotFound("resource_not_exist", f"Video {video_id} does not exist in index "
+                           f"{index_id} (a video joins its index when its task is ready).")
+
+    # --- listing ---------------------------------------------------------------------------
+    def list_tasks(self, account: str, query: ListQuery) -> tuple[list[Task], int]:
+        """One page and the total count; creation order is kept, so the default sort slices."""
+        with self._lock:
+            acc = self._account(account)
+            source = acc.by_index.get(query.index_id, {}) if query.index_id else acc.tasks
+            offset = (query.page - 1) * query.page_limit if query.offset is None else query.offset
+            end = offset + query.page_limit
+            if query.sort_by == "created_at" and query.only_index_filter() and not (
+                    "deleted-task-still-listed" in self._faults and acc.tombstones):
+                values = reversed(source.values()) if query.descending else iter(source.values())
+                return list(islice(values, offset, end)), len(source)
+            now = self.clock.now()
+            candidates: Iterable[Task] = source.values()
+            if "deleted-task-still-listed" in self._faults:
+                ghosts = [t for t in acc.tombstones.values()
+                          if query.index_id in (None, t.index_id)]
+                candidates = sorted([*source.values(), *ghosts], key=lambda t: t.seq)
+            found = [t for t in candidates if _matches(t, query, now)]
+            if query.sort_by == "updated_at":
+                found.sort(key=lambda t: (t.status_at(now)[1], t.seq))
+            if query.descending:
+                found.reverse()
+            return found[offset:end], len(found)
+
+
+def _matches(task: Task, q: ListQuery, now: float) -> bool:
+    status, updated = task.status_at(now)
+    return ((q.statuses is None or status in q.statuses)
+            and (q.filename is None or task.filename == q.filename)
+            and (q.duration is None or task.duration == q.duration)
+            and (q.width is None or task.width == q.width)
+            and (q.height is None or task.height == q.height)
+            and (q.created_at is None or task.created_at >= q.created_at)
+            and (q.updated_at is None or updated >= q.updated_at))
