@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 
@@ -67,6 +67,13 @@ async def task_form(request: Request) -> TaskForm:
         raise invalid(f"The multipart body is malformed: {error.message}") from None
     except (ValueError, KeyError, UnicodeError) as error:
         raise invalid(f"The multipart body is malformed: {type(error).__name__}") from None
+    try:
+        return await _task_fields(form)
+    finally:
+        await form.close()  # spooled uploads hold temporary files
+
+
+async def _task_fields(form: FormData) -> TaskForm:
     fields = {}
     for name in ("index_id", "video_file", "video_url", "enable_video_stream", "user_metadata"):
         values = form.getlist(name)
