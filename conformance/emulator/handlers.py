@@ -89,12 +89,11 @@ async def retrieve_task(request: Request, ctx: Context, account: str) -> Respons
     try:
         task = ctx.store.get_task(account, task_id)
     except NotFound:
+        _refuse_foreign(ctx, account, task_id)
         if ctx.sw.fault("server-error-on-unknown-retrieve") and not ctx.store.was_deleted(
                 account, task_id):
             raise ApiError(500, "internal_error", "Unexpected lookup failure.") from None
         raise
-    if task.account != account and ctx.sw.variation("foreign-id-403"):
-        raise ApiError(403, "resource_not_exist", "The task belongs to another account.")
     return json_response(task_body(task, ctx.now(), ctx.sw), ctx.sw)
 
 
@@ -106,12 +105,21 @@ async def delete_task(request: Request, ctx: Context, account: str) -> Response:
         if ctx.sw.fault("malformed-id-accepted"):
             return no_content(ctx.sw)
         raise
-    ctx.store.delete_task(account, task_id)
+    try:
+        ctx.store.delete_task(account, task_id)
+    except NotFound:
+        _refuse_foreign(ctx, account, task_id)
+        raise
     if ctx.sw.fault("delete-200-empty-object"):
         return json_response({}, ctx.sw)
     if ctx.sw.fault("delete-204-with-body"):
         return Response(status_code=204, headers={"content-length": "2"})
     return no_content(ctx.sw)
+
+
+def _refuse_foreign(ctx: Context, account: str, task_id: str) -> None:
+    if ctx.sw.variation("foreign-id-403") and ctx.store.belongs_to_another(account, task_id):
+        raise ApiError(403, "resource_not_exist", "The task belongs to another account.")
 
 
 @operation

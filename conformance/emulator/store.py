@@ -236,6 +236,9 @@ class Store:
                     return other.tasks[task_id]
         raise NotFound("resource_not_exist", f"Task {task_id} does not exist.")
 
+    def belongs_to_another(self, account: str, task_id: str) -> bool:
+        return any(task_id in acc.tasks for key, acc in self._accounts.items() if key != account)
+
     def was_deleted(self, account: str, task_id: str) -> bool:
         return task_id in self._account(account).tombstones
 

@@ -1,0 +1,198 @@
+"""Each fault breaks the clauses it names: shown by the one observation that clause forbids."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from emulator_support import SECOND_KEY, Api
+
+from conformance.clauses import CLAUSES
+from conformance.emulator import FAULTS, create_app
+
+UNKNOWN = "0123456789abcdef01234567"
+
+
+def _final(api: Api, index: str, kind: str) -> dict[str, str]:
+    task = api.task(index, kind)
+    api.settle()
+    return task
+
+
+def _gone(api: Api, index: str) -> str:
+    task = _final(api, index, "failed")
+    assert api.delete(task["_id"]).status_code == 204
+    return task["_id"]
+
+
+def delete_200_empty_object(api: Api, index: str) -> None:
+    answer = api.delete(_final(api, index, "failed")["_id"])
+    assert answer.status_code == 200 and answer.json() == {}
+
+
+def delete_204_with_body(api: Api, index: str) -> None:
+    answer = api.delete(_final(api, index, "failed")["_id"])
+    assert answer.status_code == 204 and answer.headers.get("content-length") == "2"
+
+
+def delete_pending_accepted(api: Api, index: str) -> None:
+    task = api.task(index)
+    assert api.status(task["_id"]) == "validating"
+    assert api.delete(task["_id"]).status_code == 204
+
+
+def delete_ready_with_video_accepted(api: Api, index: str) -> None:
+    assert api.delete(_final(api, index, "ready")["_id"]).status_code == 204
+
+
+def delete_failed_refused(api: Api, index: str) -> None:
+    assert api.delete(_final(api, index, "failed")["_id"]).status_code == 400
+
+
+def refusal_wrong_code(api: Api, index: str) -> None:
+    answer = api.delete(api.task(index)["_id"])
+    assert answer.status_code == 400 and answer.json()["code"] != "task_cannot_be_deleted"
+
+
+def deleted_task_still_retrievable(api: Api, index: str) -> None:
+    assert api.retrieve(_gone(api, index)).status_code == 200
+
+
+def deleted_task_still_listed(api: Api, index: str) -> None:
+    task_id = _gone(api, index)
+    assert task_id in {t["_id"] for t in api.list().json()["data"]}
+
+
+def second_delete_204(api: Api, index: str) -> None:
+    assert api.delete(_gone(api, index)).status_code == 204
+
+
+def unknown_id_delete_204(api: Api, index: str) -> None:
+    assert api.delete(UNKNOWN).status_code == 204
+
+
+def malformed_id_accepted(api: Api, index: str) -> None:
+    assert api.delete("not-an-id").status_code == 204
+
+
+def delete_without_key_accepted(api: Api, index: str) -> None:
+    task = _final(api, index, "failed")
+    assert api.as_key(None).delete(task["_id"]).status_code == 204
+
+
+def invalid_key_403(api: Api, index: str) -> None:
+    assert api.as_key("wrong").list().status_code == 403
+
+
+def tenant_leak(api: Api, index: str) -> None:
+    task = api.task(index)
+    assert api.as_key(SECOND_KEY).retrieve(task["_id"]).status_code == 200
+
+
+def error_plain_text(api: Api, index: str) -> None:
+    assert api.retrieve(UNKNOWN).headers["content-type"].startswith("text/plain")
+
+
+def server_error_on_bad_query(api: Api, index: str) -> None:
+    assert api.list(page="one").status_code == 500
+
+
+def server_error_on_unknown_retrieve(api: Api, index: str) -> None:
+    assert api.retrieve(UNKNOWN).status_code == 500
+
+
+def task_bad_status_enum(api: Api, index: str) -> None:
+    task = api.task(index)
+    assert api.retrieve(task["_id"]).json()["hls"]["status"] == "processing"
+
+
+def duration_as_string(api: Api, index: str) -> None:
+    task = api.task(index)
+    assert api.retrieve(task["_id"]).json()["system_metadata"]["duration"] == "5.0"
+
+
+def status_goes_backwards(api: Api, index: str) -> None:
+    task = api.task(index)
+    seen: list[str] = []
+    for _ in range(40):
+        status = api.status(task["_id"])
+        if not seen or seen[-1] != status:
+            seen.append(status)
+        api.clock.advance(0.1)
+    assert seen[-3:] == ["queued", "indexing", "ready"] and seen.count("queued") == 2
+
+
+def updated_before_created(api: Api, index: str) -> None:
+    body = api.retrieve(api.task(index)["_id"]).json()
+    assert body["updated_at"] < body["created_at"]
+
+
+def create_omits_video_id(api: Api, index: str) -> None:
+    answer = api.create_task(index)
+    assert answer.status_code == 200 and "video_id" not in answer.json()
+
+
+def create_without_index_accepted(api: Api, index: str) -> None:
+    assert api.create_task(None).status_code == 200
+
+
+def list_items_have_hls(api: Api, index: str) -> None:
+    api.task(index)
+    assert "hls" in api.list().json()["data"][0]
+
+
+def list_never_empty_page(api: Api, index: str) -> None:
+    api.task(index)
+    assert api.list(page=2).json()["data"]
+
+
+def list_duplicates_across_pages(api: Api, index: str) -> None:
+    for _ in range(4):
+        api.task(index)
+    first, second = (api.list(page=p, page_limit=2).json()["data"] for p in (1, 2))
+    assert first[-1]["_id"] == second[0]["_id"]
+
+
+def list_ignores_status_filter(api: Api, index: str) -> None:
+    api.task(index)
+    assert api.list(status="failed").json()["data"]
+
+
+def list_sort_ignored(api: Api, index: str) -> None:
+    first = api.task(index)["_id"]
+    api.clock.advance(0.1)
+    api.task(index)
+    assert api.list(sort_option="asc").json()["data"][0]["_id"] != first
+
+
+BREAKS: dict[str, Callable[[Api, str], None]] = {
+    name: globals()[name.replace("-", "_")] for name in FAULTS
+}
+
+
+@pytest.mark.parametrize("name", sorted(FAULTS))
+def test_each_fault_shows_the_deviation_it_names(make_api: Callable[..., Api],
+                                                 name: str) -> None:
+    api = make_api(faults=[name])
+    BREAKS[name](api, api.create_index())
+
+
+@pytest.mark.parametrize("name", sorted(FAULTS))
+def test_the_same_observation_fails_on_the_clean_emulator(make_api: Callable[..., Api],
+                                                          name: str) -> None:
+    api = make_api()
+    with pytest.raises(AssertionError):
+        BREAKS[name](api, api.create_index())
+
+
+def test_every_fault_names_known_clauses_and_every_clause_but_rate_limit_has_one() -> None:
+    named = {c for f in FAULTS.values() for c in f.clauses}
+    assert named <= set(CLAUSES)
+    assert set(CLAUSES) - named == {"RATE-LIMIT"}
+
+
+def test_unknown_fault_and_variation_names_are_refused_with_the_catalogue() -> None:
+    with pytest.raises(ValueError, match=r"unknown fault 'nope'.*delete-200-empty-object"):
+        create_app(faults=["nope"])
+    with pytest.raises(ValueError, match="unknown variation 'nada'"):
+        create_app(variations=["nada"])
