@@ -151,7 +151,7 @@ def test_statuses_only_move_forward_and_updated_at_follows_created_at(
         api: Api, index: str) -> None:
     task = api.task(index)
     order = ["validating", "pending", "queued", "indexing", "ready"]
-    seen = []
+    seen: list[str] = []
     for _ in range(40):
         body = api.retrieve(task["_id"]).json()
         assert body["updated_at"] >= body["created_at"]
