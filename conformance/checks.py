@@ -405,6 +405,24 @@ def list_answer_is_well_formed(response: httpx.Response) -> dict[str, Any]:
     return body
 
 
+def list_body(response: httpx.Response, clause_id: str) -> dict[str, Any]:
+    """The parts of a list answer a filter, sort or paging check reads, judged under
+    ``clause_id``; the full shape is LIST-SHAPE's business."""
+    body = _json(response)
+    readable = (response.status_code == 200 and isinstance(body, dict)
+                and isinstance(body.get("data"), list) and isinstance(body.get("page_info"), dict)
+                and all(isinstance(i, dict) and isinstance(i.get("_id"), str)
+                        for i in body["data"]))
+    if not readable:
+        _fail(clause_id, f"{_where(response)}: expected 200 with {{data: [task], page_info}}, "
+              f"got {_what(response)}", response)
+    for name in ("limit_per_page", "page", "total_page", "total_results"):
+        if not _is_int(body["page_info"].get(name)):
+            _fail(clause_id, f"expected page_info.{name} to be an integer, got "
+                  f"{body['page_info'].get(name)!r}", response)
+    return dict(body)
+
+
 def pages_partition_the_set(pages: Sequence[Mapping[str, Any]], limit: int,
                             expected_ids: set[str] | None = None) -> list[str]:
     """LIST-PAGING: consecutive pages hold every task once; totals agree with the items."""

@@ -277,6 +277,14 @@ def test_list_shape() -> None:
     breaks("LIST-SHAPE", checks.list_answer_is_well_formed, error(400))
 
 
+def test_a_list_body_is_read_under_the_clause_that_needs_it() -> None:
+    body = page(["a"], total=1)
+    assert checks.list_body(answer(200, {**body, "data": [task()]}), "LIST-PAGING")["data"]
+    for broken in (error(400), answer(200, {"data": []}), answer(200, {**body, "data": [1]}),
+                   answer(200, {**body, "page_info": {"page": 1}})):
+        breaks("LIST-FILTER-SORT", checks.list_body, broken, "LIST-FILTER-SORT")
+
+
 def test_paging_partition_holds_and_breaks() -> None:
     pages = [page(["a"], total=3), page(["b"], total=3, number=2), page(["c"], total=3, number=3)]
     assert checks.pages_partition_the_set(pages, 1, {"a", "b", "c"}) == ["a", "b", "c"]

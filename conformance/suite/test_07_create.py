@@ -43,11 +43,6 @@ REJECTED: dict[str, Callable[[ApiClient, str], httpx.Response]] = {
 }
 
 
-def _task_ids(api: ApiClient, index_id: str, pages: Any) -> set[str]:
-    bodies = [checks.list_answer_is_well_formed(r) for r in pages(api, index_id=index_id)]
-    return {item["_id"] for body in bodies for item in body["data"]}
-
-
 def _remember_accidents(ledger: Ledger, response: httpx.Response, index_id: str) -> None:
     """A create accepted by mistake still made something: cleanup must remove it."""
     try:
@@ -63,13 +58,13 @@ def _remember_accidents(ledger: Ledger, response: httpx.Response, index_id: str)
 @pytest.mark.clause("CREATE-REJECTS")
 @pytest.mark.parametrize("case", list(REJECTED))
 def test_create_that_is_incomplete_answers_a_4xx_and_creates_nothing(
-        case: str, api: ApiClient, run_index: str, ledger: Ledger, pages: Any) -> None:
-    before = _task_ids(api, run_index, pages)
+        case: str, api: ApiClient, run_index: str, ledger: Ledger, listing: Any) -> None:
+    before = listing.ids(api, index_id=run_index)
     response = REJECTED[case](api.unchecked(), run_index)
     _remember_accidents(ledger, response, run_index)
     checks.answer_is_not_a_server_error(response)
     checks.create_is_rejected(response)
-    after = _task_ids(api, run_index, pages)
+    after = listing.ids(api, index_id=run_index)
     for task_id in after - before:
         ledger.add("task", task_id, index_id=run_index)
     if after != before:

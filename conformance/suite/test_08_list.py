@@ -30,13 +30,13 @@ def test_list_answers_data_and_page_info_with_task_items_without_hls(
 
 @pytest.mark.clause("LIST-PAGING")
 def test_pages_partition_the_index_s_tasks_and_agree_with_total_results(
-        api: ApiClient, run_index: str, pool: Any, pages: Any) -> None:
-    whole = checks.list_answer_is_well_formed(api.list_tasks(index_id=run_index, page_limit=50))
+        api: ApiClient, run_index: str, pool: Any, listing: Any) -> None:
+    whole = checks.list_body(api.list_tasks(index_id=run_index, page_limit=50), "LIST-PAGING")
     total = whole["page_info"]["total_results"]
     # Small pages for the run's few tasks; a big configured index gets about ten pages.
     limit = 1 if total <= 10 else min(50, math.ceil(total / 10))
-    answers = pages(api, limit, index_id=run_index)
-    bodies = [checks.list_answer_is_well_formed(r) for r in answers]
+    answers = listing.pages(api, limit, index_id=run_index)
+    bodies = [checks.list_body(r, "LIST-PAGING") for r in answers]
     if bodies and not bodies[-1]["data"] and len(bodies) > 1:
         bodies.pop()  # an empty page ending the walk is judged by the next test
     expected = {item["_id"] for item in whole["data"]} if total <= 50 else None
@@ -46,7 +46,7 @@ def test_pages_partition_the_index_s_tasks_and_agree_with_total_results(
 @pytest.mark.clause("LIST-PAGING")
 def test_a_page_past_the_end_answers_200_with_empty_data(
         api: ApiClient, run_index: str, pool: Any) -> None:
-    first = checks.list_answer_is_well_formed(api.list_tasks(index_id=run_index, page_limit=1))
+    first = checks.list_body(api.list_tasks(index_id=run_index, page_limit=1), "LIST-PAGING")
     past = first["page_info"]["total_page"] + 1
     checks.page_past_the_end_is_empty(api.list_tasks(index_id=run_index, page_limit=1,
                                                      page=past))
@@ -64,7 +64,7 @@ def test_index_and_status_filters_return_only_matching_tasks(
     ]
     for params, statuses, shows_shared in cases:
         response = api.list_tasks(page_limit=50, **params)
-        body = checks.list_answer_is_well_formed(response)
+        body = checks.list_body(response, "LIST-FILTER-SORT")
         checks.list_items_match(body, index_id=run_index, statuses=statuses,
                                 response=response)
         if shows_shared and shared not in {item["_id"] for item in body["data"]}:
@@ -81,7 +81,7 @@ def test_sort_by_and_sort_option_order_the_items(
         api: ApiClient, run_index: str, pool: Any, sort_by: str, sort_option: str) -> None:
     response = api.list_tasks(index_id=run_index, page_limit=50, sort_by=sort_by,
                               sort_option=sort_option)
-    checks.list_items_are_sorted(checks.list_answer_is_well_formed(response), sort_by,
+    checks.list_items_are_sorted(checks.list_body(response, "LIST-FILTER-SORT"), sort_by,
                                  sort_option, response)
 
 

@@ -24,16 +24,16 @@ def test_another_account_cannot_retrieve_the_task(second_api: ApiClient, pool: A
 
 
 def test_another_account_does_not_see_the_task_in_any_list(
-        second_api: ApiClient, pool: Any, pages: Any) -> None:
+        second_api: ApiClient, pool: Any, listing: Any) -> None:
     task = pool["shared_ready"]
     bodies = []
     # Its own newest tasks, and a listing filtered by the first account's index (which may be
     # refused with a 4xx, or answer with nothing of the first account).
     for response in [second_api.list_tasks(page_limit=50),
-                     *pages(second_api, index_id=task.index_id)]:
+                     *listing.pages(second_api, index_id=task.index_id)]:
         if 400 <= response.status_code < 500:
             continue
-        bodies.append(checks.list_answer_is_well_formed(response))
+        bodies.append(checks.list_body(response, "TENANT-ISOLATION"))
     checks.list_does_not_show(bodies, task.task_id, "TENANT-ISOLATION",
                               "it belongs to another account")
     _intact(pool)
