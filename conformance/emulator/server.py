@@ -35,7 +35,9 @@ def start_in_thread(app: Starlette, host: str = "127.0.0.1", port: int = 0,
                     *, timeout: float = 10.0) -> RunningServer:
     """Bind first (so port 0 resolves before anyone asks), then serve until ``stop()``."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto must say TCP: asyncio only sets TCP_NODELAY on accepted sockets that do, and
+    # without it every keep-alive answer waits ~40 ms for a delayed ACK (Nagle)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
