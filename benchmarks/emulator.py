@@ -30,7 +30,8 @@ TARGET_RPS, TARGET_P50_MS, TARGET_MB = 1000.0, 20.0, 500.0
 
 def _connection(base_url: str) -> tuple[http.client.HTTPConnection, str]:
     parts = urlsplit(base_url)
-    return http.client.HTTPConnection(parts.hostname, parts.port, timeout=30), parts.path
+    host = parts.hostname or "127.0.0.1"
+    return http.client.HTTPConnection(host, parts.port, timeout=30), parts.path
 
 
 def _call(conn: http.client.HTTPConnection, method: str, path: str,
