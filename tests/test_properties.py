@@ -1,0 +1,160 @@
+"""The property and stateful tests run for real: the suite in a pytest subprocess against the
+emulator on a loopback port, clean and with the faults only generated requests find."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance import properties
+from conformance.emulator import create_app
+from conformance.emulator.server import start_in_thread
+
+KEY = "tlk_property_tests_0123456789abcdef"
+# A fast emulator clock: every task is final before the next request, so generated sequences
+# meet accepted deletes (and runs do not depend on how fast this machine is).
+TIME_SCALE = 0.001
+FAULTS = {  # fault -> what the run must report, and the tests it must fail
+    "server-error-on-bad-query": ("NO-5XX", "properties"),
+    "duration-as-string": ("TASK-SHAPE", "stateful"),
+    "deleted-task-still-retrievable": ("DEL-GONE", "stateful"),
+}
+_ID = re.compile(r"[0-9a-f]{24}")
+
+
+def _suite(base_url: str, report_dir: Path, profile: str, marks: str) -> dict[str, Any]:
+    """One run of the real suite in its own process; its summary, JUnit and request log."""
+    command = [sys.executable, "-m", "pytest", "-p", "conformance.plugin", "--pyargs",
+               "conformance.suite", "-m", marks, "--target-url", base_url, "--api-key", KEY,
+               "--profile", profile, "--report-dir", str(report_dir), "-p", "no:cacheprovider",
+               "-q", "-W", "error"]
+    environment = {k: v for k, v in os.environ.items()
+                   if not k.startswith(("TWELVELABS_", "CONFORMANCE_"))}
+    done = subprocess.run(command, capture_output=True, text=True, timeout=240,
+                          cwd=report_dir.parent, env=environment, check=False)
+    return {"code": done.returncode, "output": done.stdout + done.stderr,
+            "summary": json.loads((report_dir / "summary.json").read_text()),
+            "junit": (report_dir / "junit.xml").read_text(),
+            "html": (report_dir / "report.html").read_text(),
+            "requests": (report_dir / "properties-requests.jsonl").read_text().splitlines(),
+            "ledger": json.loads((report_dir / "ledger.json").read_text())}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, dict[str, Any]]]:
+    """All runs at once (2 cores): two clean ci runs on two emulators, one quick run per fault."""
+    plans: list[tuple[str, tuple[str, ...], str]] = [("clean-1", (), "ci"),
+                                                     ("clean-2", (), "ci")]
+    plans += [(fault, (fault,), "quick") for fault in FAULTS]
+    with ExitStack() as stack, ThreadPoolExecutor(max_workers=len(plans)) as pool:
+        futures = {}
+        for name, faults, profile in plans:
+            server = start_in_thread(create_app(api_keys=[KEY], faults=faults,
+                                                time_scale=TIME_SCALE))
+            stack.callback(server.stop)
+            where = tmp_path_factory.mktemp(name) / "reports"
+            futures[name] = pool.submit(_suite, server.base_url, where, profile,
+                                        "properties or stateful")
+        yield {name: future.result() for name, future in futures.items()}
+
+
+def _request_lines(run: dict[str, Any]) -> list[str]:
+    """Method and URL of each request, with the IDs this run created numbered in order."""
+    created = {entry["id"] for entry in run["ledger"]["entries"]}
+    names: dict[str, str] = {}
+
+    def name(match: re.Match[str]) -> str:
+        found = match.group()
+        if found not in created:
+            return found
+        return names.setdefault(found, f"<created-{len(names) + 1}>")
+
+    lines = []
+    for line in run["requests"]:
+        request = json.loads(line)
+        lines.append(_ID.sub(name, f"{request['method']} {request['url'].split('/v1.3', 1)[1]}"))
+    return lines
+
+
+def test_clean_emulator_passes_property_and_stateful_tests_in_ci_profile(runs: Any) -> None:
+    run = runs["clean-1"]
+    assert run["code"] == 0, run["output"][-3000:]
+    junit = ET.fromstring(run["junit"])
+    names = [case.get("name") for case in junit.iter("testcase")]
+    assert len(names) == 8 and len(set(names)) == 8, names  # one row per operation + stateful
+    assert "test_generated_call_sequences_keep_the_contract" in names
+    assert len(run["requests"]) > 300  # generation really happened
+
+
+def test_two_ci_runs_send_the_same_requests(runs: Any) -> None:
+    first, second = _request_lines(runs["clean-1"]), _request_lines(runs["clean-2"])
+    assert first == second
+    assert any("<created-" in line for line in first)  # sequences used created resources
+
+
+def test_property_tests_create_only_within_the_allowance_and_clean_up(runs: Any) -> None:
+    entries = runs["clean-1"]["ledger"]["entries"]
+    tasks = [e for e in entries if e["kind"] == "task"]
+    assert 0 < len(tasks) <= properties.LOOPBACK_TASK_ALLOWANCE
+    assert all(e["state"] == "deleted" for e in entries), [e for e in entries
+                                                            if e["state"] != "deleted"]
+
+
+def test_generated_path_ids_are_this_runs_or_cannot_exist(runs: Any) -> None:
+    created = {e["id"] for e in runs["clean-1"]["ledger"]["entries"]}
+    for line in runs["clean-1"]["requests"]:
+        request = json.loads(line)
+        if request["method"] != "DELETE":
+            continue
+        for found in re.findall(r"[0-9a-fA-F]{24,}", request["url"].split("/v1.3", 1)[1]):
+            assert found in created or found.startswith(properties.IMPOSSIBLE_PREFIX), request
+
+
+def test_key_never_reaches_the_reports(runs: Any) -> None:
+    run = runs["clean-1"]
+    for text in (run["junit"], run["html"], "\n".join(run["requests"]), run["output"]):
+        assert KEY not in text
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_fault_found_only_by_generation_fails_naming_its_clause(runs: Any, fault: str) -> None:
+    clause, test = FAULTS[fault]
+    run = runs[fault]
+    assert run["code"] == 1, run["output"][-3000:]
+    junit = ET.fromstring(run["junit"])
+    violated = {p.get("value") for p in junit.iter("property")
+                if p.get("name") == "violated_clause"}
+    assert clause in violated, (violated, run["output"][-3000:])
+    failed = [c for c in junit.iter("testcase") if c.find("failure") is not None]
+    marker = "call_sequences" if test == "stateful" else "generated_requests"
+    assert any(marker in (c.get("name") or "") for c in failed)
+    # The failing exchange and its reproduction are in the JUnit failure text and the HTML.
+    text = "".join(c.find("failure").text or "" for c in failed)  # type: ignore[union-attr]
+    assert "curl" in text and "curl" in run["html"] and clause in run["html"]
+
+
+def test_builtin_check_failures_map_to_clauses() -> None:
+    assert properties.clause_for("not_a_server_error", "listTasks", 500) == "NO-5XX"
+    assert properties.clause_for("status_code_conformance", "deleteTask", 200) == "DEL-204"
+    assert properties.clause_for("response_schema_conformance", "retrieveTask", 200) == \
+        "TASK-SHAPE"
+    assert properties.clause_for("response_schema_conformance", "listTasks", 200) == "LIST-SHAPE"
+    assert properties.clause_for("response_schema_conformance", "deleteTask", 404) == \
+        "ERR-ENVELOPE"
+    assert properties.clause_for("use_after_free", "retrieveTask", 200) == "DEL-GONE"
+    assert properties.clause_for("ignored_auth", "deleteTask", 204) == "AUTH-REQUIRED"
+    assert properties.clause_for("negative_data_rejection", "deleteTask", 204) == \
+        "DEL-MALFORMED"
+    assert properties.clause_for("negative_data_rejection", "createTask", 200) == \
+        "CREATE-REJECTS"
