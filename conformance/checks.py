@@ -32,9 +32,7 @@ def reproduce_line(response: httpx.Response | None) -> str | None:
     """A curl line for the exchange behind ``response``, the key never spelled out."""
     if response is None:
         return None
-    exchange = getattr(response, "exchange", None)
-    if exchange is None:
-        exchange = response.extensions.get("conformance.exchange")
+    exchange = response.extensions.get("conformance.exchange")  # set by ApiClient
     if exchange is not None and hasattr(exchange, "curl"):
         return str(exchange.curl())
     try:

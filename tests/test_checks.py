@@ -65,7 +65,7 @@ def test_the_reproduce_line_prefers_the_recorded_exchange() -> None:
             return "curl recorded"
 
     response = answer(500, content=b"boom")
-    response.exchange = Exchange()  # type: ignore[attr-defined]
+    response.extensions["conformance.exchange"] = Exchange()  # where ApiClient puts it
     assert breaks("NO-5XX", checks.answer_is_not_a_server_error, response).reproduce == \
         "curl recorded"
 
