@@ -22,7 +22,7 @@ from conformance.target import TargetError, attach_embedded, preflight
 EXIT_USAGE, EXIT_COULD_NOT_RUN, EXIT_INTERRUPTED = 2, 3, 130
 RUN_SETTINGS = ("base_url", "api_key", "second_api_key", "index_id", "report_dir", "profile",
                 "seed", "deviations", "ready_video_url", "failing_video_url", "wait_timeout",
-                "time_budget", "rate", "max_tasks")
+                "time_budget", "rate", "max_tasks", "client_adapter")
 
 
 class UsageError(Exception):
@@ -55,6 +55,9 @@ def _parser() -> _Parser:
     run.add_argument("--time-budget", metavar="S", help="deadline of the whole run")
     run.add_argument("--rate", metavar="R", help="requests per second (0: unlimited)")
     run.add_argument("--max-tasks", metavar="N", help="tasks the run may create")
+    run.add_argument("--client-adapter", metavar="MODULE:FACTORY",
+                     help="client library adapter of the client category (default: the "
+                     "official twelvelabs SDK)")
     run.add_argument("--config", metavar="FILE", help="settings file (default conformance.toml)")
     run.add_argument("-k", dest="keyword", metavar="EXPR", help="pytest -k selection")
     run.add_argument("-m", dest="markexpr", metavar="EXPR", help="pytest -m selection")

@@ -46,6 +46,7 @@ SETTING_OPTIONS = {  # pytest option -> Settings field; --target-url avoids pyte
     "--seed": "seed", "--deviations": "deviations", "--ready-video-url": "ready_video_url",
     "--failing-video-url": "failing_video_url", "--wait-timeout": "wait_timeout",
     "--time-budget": "time_budget", "--rate": "rate", "--max-tasks": "max_tasks",
+    "--client-adapter": "client_adapter",
 }
 TRANSCRIPT_LIMIT = 200
 """Exchanges shown per test; property tests send hundreds and would bloat the report."""

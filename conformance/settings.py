@@ -83,6 +83,7 @@ ENVIRONMENT: dict[str, str] = {
     "time_budget": "CONFORMANCE_TIME_BUDGET",
     "rate": "CONFORMANCE_RATE",
     "max_tasks": "CONFORMANCE_MAX_TASKS",
+    "client_adapter": "CONFORMANCE_CLIENT_ADAPTER",
 }
 CONFIG_FILE = "conformance.toml"
 
@@ -108,6 +109,8 @@ class Settings:
     """Requests per second; None picks a default by target (unlimited on loopback)."""
     max_tasks: int | None = None
     """Overrides the profile's task budget."""
+    client_adapter: str | None = None
+    """``module:factory`` of the client category's adapter; None: the official SDK."""
     run_id: str = field(default_factory=lambda: secrets.token_hex(4))
 
     @property
@@ -184,6 +187,11 @@ def _convert(name: str, raw: Any) -> Any:
                 return int(raw)
             case "wait_timeout" | "time_budget" | "rate":
                 return float(raw)
+            case "client_adapter":
+                module, _, factory = str(raw).partition(":")
+                if not module or not factory:
+                    raise SettingsError(f"client adapter {raw!r} is not module:factory")
+                return str(raw)
             case "base_url":
                 url = str(raw).rstrip("/")
                 parts = urlsplit(url)

@@ -1,0 +1,292 @@
+"""Client checks: the delete scenarios, list iteration and task parsing through a client library.
+
+The library is the configured adapter (default: the official ``twelvelabs`` SDK, see
+``conformance.clientlib``). Tasks come from the run's provisioner; the scenario spends one
+extra task, two when the first one finishes before its delete can be tried.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import islice
+from typing import Any
+
+import httpx
+import pytest
+
+from conformance.checks import FINAL_STATUSES
+from conformance.client import ApiClient, Transcript
+from conformance.clientlib import ClientAdapter, open_adapter
+from conformance.clientlib import checks as client_checks
+from conformance.clientlib.checks import Outcome, call, label
+from conformance.plugin import RunState
+from conformance.provisioning import CreatedTask, Provisioner, ProvisioningError
+from conformance.settings import Settings
+from conformance.strategies import IMPOSSIBLE_PREFIX
+
+pytestmark = pytest.mark.client
+
+FRESH_TASK_TRIES = 2
+"""Fresh tasks tried to catch one unfinished around the client's delete (budget: issue 6)."""
+MAX_RETRIEVES = 10
+"""Tasks of the run's index retrieved through the client for TASK-SHAPE."""
+
+
+@pytest.fixture(scope="module")
+def client_adapter(api: ApiClient, settings: Settings, state: RunState,
+                   pytestconfig: pytest.Config) -> Iterator[ClientAdapter]:
+    assert settings.api_key is not None, "the plugin resolves the key before tests run"
+    adapter = open_adapter(settings.client_adapter, api, settings.api_key)
+    name = label(adapter)
+    # The report names the client: console/HTML summary and summary.json notes, the HTML
+    # environment table, and each test's JUnit properties (below).
+    state.notes.append(f"client under test: {name}")
+    try:
+        from pytest_metadata.plugin import metadata_key
+    except ImportError:
+        pass
+    else:
+        metadata = pytestconfig.stash.get(metadata_key, None)
+        if metadata is not None:
+            metadata["Client under test"] = name
+    try:
+        yield adapter
+    finally:
+        adapter.close()
+
+
+@pytest.fixture(autouse=True)
+def _names_the_client(request: pytest.FixtureRequest, client_adapter: ClientAdapter) -> None:
+    request.node.user_properties += [("client", client_adapter.name),
+                                     ("client_version", client_adapter.version)]
+
+
+def _status(response: httpx.Response) -> str | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    status = body.get("status") if isinstance(body, dict) else None
+    return status if response.status_code == 200 and isinstance(status, str) else None
+
+
+@dataclass
+class ClientDeletes:
+    """The delete scenario through the client, run once and judged by several tests."""
+
+    task: CreatedTask
+    unfinished: Outcome | None = None
+    """The client's delete of the task while it was not final (None: never caught so)."""
+    unfinished_status: str | None = None
+    with_video: Outcome | None = None
+    video: Outcome | None = None
+    delete: Outcome | None = None
+    retrieve_after: Outcome | None = None
+    second_delete: Outcome | None = None
+    stopped: str = ""
+    """Why the scenario stopped early (a step the contract needs went otherwise)."""
+
+    def needs(self, step: Outcome | None, what: str) -> Outcome:
+        if step is None:
+            raise ProvisioningError(f"nothing to judge: {what} was not tried "
+                                    f"({self.stopped or 'an earlier step failed'})")
+        return step
+
+
+def _catch_unfinished(adapter: ClientAdapter, transcript: Transcript, raw: ApiClient,
+                      provisioner: Provisioner) -> ClientDeletes:
+    """Delete a fresh task through the client, judged only when the reads around agree."""
+    scenario: ClientDeletes | None = None
+    for _ in range(FRESH_TASK_TRIES):
+        task = provisioner.start_task("ready")
+        scenario = ClientDeletes(task)
+        before = _status(raw.retrieve_task(task.task_id))
+        if before is None or before in FINAL_STATUSES:
+            continue
+        outcome = call(adapter, transcript, adapter.delete_task, task.task_id)
+        after = _status(raw.retrieve_task(task.task_id))
+        # An accepted delete is judged whatever the reads say: made from a valid video, the
+        # task can only have become ready, and with its video it must be refused too.
+        if outcome.error is None or (after is not None and after not in FINAL_STATUSES):
+            scenario.unfinished, scenario.unfinished_status = outcome, before
+            return scenario
+    assert scenario is not None
+    return scenario
+
+
+@pytest.fixture(scope="module")
+def client_deletes(client_adapter: ClientAdapter, transcript: Transcript, api: ApiClient,
+                   provisioner: Provisioner) -> ClientDeletes:
+    """Refused while unfinished, refused while ready with its video, video deleted, task
+    deleted, then looked for again: each step through the client."""
+    adapter, raw = client_adapter, api.unchecked()
+    scenario = _catch_unfinished(adapter, transcript, raw, provisioner)
+    task = scenario.task
+    if scenario.unfinished is not None and scenario.unfinished.error is None:
+        provisioner.note_deleted("task", task.task_id)
+        scenario.stopped = "the unfinished task was deleted (see DEL-TERMINAL-ONLY)"
+        return scenario
+    final = provisioner.wait_final([task])[task.task_id]
+    video_id = task.video_id or final.get("video_id")
+    if not isinstance(video_id, str):
+        raise ProvisioningError(f"task {task.task_id} has no video_id to delete")
+    scenario.with_video = call(adapter, transcript, adapter.delete_task, task.task_id)
+    deleted = scenario.with_video.error is None
+    if not deleted:
+        scenario.video = call(adapter, transcript, adapter.delete_video, task.index_id,
+                              video_id)
+        if scenario.video.error is None:
+            provisioner.note_deleted("video", video_id)
+        scenario.delete = call(adapter, transcript, adapter.delete_task, task.task_id)
+        deleted = scenario.delete.error is None
+    if not deleted:
+        scenario.stopped = "the ready task was not deleted (see DEL-VIDEO-FIRST)"
+        return scenario
+    provisioner.note_deleted("task", task.task_id)
+    scenario.retrieve_after = call(adapter, transcript, adapter.retrieve_task, task.task_id)
+    scenario.second_delete = call(adapter, transcript, adapter.delete_task, task.task_id)
+    return scenario
+
+
+def _total_results(response: httpx.Response) -> int:
+    try:
+        total = response.json()["page_info"]["total_results"]
+    except (ValueError, KeyError, TypeError):
+        total = None
+    if not isinstance(total, int):
+        # The list's own shape is judged by the list tests; here it is only a precondition.
+        raise ProvisioningError(f"could not read total_results of the index's task list: "
+                                f"GET /tasks answered {response.status_code}")
+    return total
+
+
+def _no_server_error(adapter: ClientAdapter, outcome: Outcome) -> None:
+    error = outcome.error
+    if error is not None and error.status is not None and error.status >= 500:
+        client_checks.fail("NO-5XX", adapter, f"the client {outcome.shown()}: "
+                           f"{error.detail}", outcome)
+
+
+@pytest.mark.clause("DEL-TERMINAL-ONLY")
+def test_the_client_s_delete_of_an_unfinished_task_raises_a_400_error(
+        client_adapter: ClientAdapter, client_deletes: ClientDeletes) -> None:
+    outcome = client_deletes.needs(client_deletes.unfinished, "a delete of an unfinished task "
+                                   f"({FRESH_TASK_TRIES} fresh tasks finished too soon)")
+    _no_server_error(client_adapter, outcome)
+    client_checks.delete_was_refused(
+        client_adapter, outcome, f"deleting task {client_deletes.task.task_id} in status "
+        f"{client_deletes.unfinished_status!r}", "DEL-TERMINAL-ONLY")
+
+
+@pytest.mark.clause("DEL-VIDEO-FIRST")
+def test_the_client_s_delete_of_a_ready_task_with_its_video_raises_a_400_error(
+        client_adapter: ClientAdapter, client_deletes: ClientDeletes) -> None:
+    outcome = client_deletes.needs(client_deletes.with_video, "a delete of the ready task")
+    _no_server_error(client_adapter, outcome)
+    client_checks.delete_was_refused(
+        client_adapter, outcome, f"deleting the ready task {client_deletes.task.task_id} "
+        "while its video exists", "DEL-VIDEO-FIRST")
+
+
+@pytest.mark.clause("DEL-REFUSAL-CODE")
+def test_the_client_s_refusal_error_carries_code_task_cannot_be_deleted(
+        client_adapter: ClientAdapter, client_deletes: ClientDeletes) -> None:
+    refusals = [(what, o) for what, o in (("an unfinished task", client_deletes.unfinished),
+                                          ("a ready task with its video",
+                                           client_deletes.with_video))
+                if o is not None and o.error is not None and o.error.status == 400]
+    if not refusals:
+        raise ProvisioningError("no refused delete to judge (see DEL-TERMINAL-ONLY and "
+                                "DEL-VIDEO-FIRST)")
+    for what, outcome in refusals:
+        client_checks.refusal_carries_task_cannot_be_deleted(
+            client_adapter, outcome, f"the delete of {what}")
+
+
+@pytest.mark.clause("DEL-204", "DEL-VIDEO-FIRST")
+def test_the_client_s_delete_returns_none_once_the_video_is_deleted(
+        client_adapter: ClientAdapter, client_deletes: ClientDeletes) -> None:
+    if client_deletes.with_video is not None and client_deletes.with_video.error is None:
+        raise ProvisioningError("the ready task was deleted while its video existed "
+                                "(see DEL-VIDEO-FIRST); nothing left to delete")
+    what = f"the ready task {client_deletes.task.task_id}"
+    video = client_deletes.needs(client_deletes.video, f"the delete of {what}'s video")
+    _no_server_error(client_adapter, video)
+    client_checks.delete_returned_none(client_adapter, video, f"deleting {what}'s video",
+                                       "DEL-VIDEO-FIRST")
+    delete = client_deletes.needs(client_deletes.delete, f"the delete of {what}")
+    _no_server_error(client_adapter, delete)
+    client_checks.delete_returned_none(client_adapter, delete,
+                                       f"deleting {what} once its video was deleted",
+                                       "DEL-VIDEO-FIRST")
+
+
+@pytest.mark.clause("DEL-GONE")
+def test_the_client_raises_404_or_400_for_a_deleted_task(
+        client_adapter: ClientAdapter, client_deletes: ClientDeletes) -> None:
+    task_id = client_deletes.task.task_id
+    for outcome, what in ((client_deletes.retrieve_after, f"retrieving the deleted task {task_id}"),
+                          (client_deletes.second_delete, f"deleting the deleted task {task_id} "
+                           "again")):
+        outcome = client_deletes.needs(outcome, what)
+        _no_server_error(client_adapter, outcome)
+        client_checks.lookup_raised_not_found(client_adapter, outcome, what, "DEL-GONE")
+
+
+@pytest.mark.clause("DEL-UNKNOWN")
+def test_the_client_s_delete_of_an_id_that_never_existed_raises_404_or_400(
+        client_adapter: ClientAdapter, transcript: Transcript) -> None:
+    task_id = IMPOSSIBLE_PREFIX + secrets.token_hex(8)  # never issued: safe on a live account
+    outcome = call(client_adapter, transcript, client_adapter.delete_task, task_id)
+    _no_server_error(client_adapter, outcome)
+    client_checks.lookup_raised_not_found(
+        client_adapter, outcome, f"deleting the never-issued task ID {task_id}", "DEL-UNKNOWN")
+
+
+@pytest.mark.clause("LIST-PAGING", "LIST-SHAPE")
+def test_the_client_s_list_iteration_ends_and_shows_each_task_of_the_index_once(
+        client_adapter: ClientAdapter, transcript: Transcript, api: ApiClient,
+        run_index: str, listing: Any) -> None:
+    total = _total_results(api.list_tasks(index_id=run_index, page_limit=50))
+    expected = listing.ids(api, index_id=run_index)
+    # Several small pages for the run's few tasks; about ten for a big configured index.
+    limit = 1 if total <= 10 else min(50, math.ceil(total / 10))
+    bound = max(total, len(expected)) + 2 * limit
+    seen: list[str] = []
+
+    def iterate() -> None:
+        items = client_adapter.iter_tasks(index_id=run_index, page_limit=limit)
+        # One item past the bound is enough to know the pager does not stop.
+        seen.extend(str(item.get("_id")) for item in islice(items, bound + 1))
+
+    outcome = call(client_adapter, transcript, iterate)
+    _no_server_error(client_adapter, outcome)
+    client_checks.parsed_without_error(client_adapter, outcome,
+                                       "a page of tasks.list", "LIST-SHAPE")
+    if outcome.error is not None:
+        client_checks.fail("LIST-PAGING", client_adapter, f"iterating tasks.list "
+                           f"{outcome.shown()}: {outcome.error.detail}", outcome)
+    client_checks.iteration_saw_each_task_once(client_adapter, seen, expected, bound=bound,
+                                               outcome=outcome)
+
+
+@pytest.mark.clause("TASK-SHAPE")
+def test_the_client_parses_every_task_of_the_index_into_documented_types(
+        client_adapter: ClientAdapter, transcript: Transcript, api: ApiClient,
+        run_index: str, pool: Any, listing: Any) -> None:
+    shared = pool["shared_ready"].task_id  # ready and streamable: carries hls
+    others = sorted(listing.ids(api, index_id=run_index) - {shared})
+    for task_id in [shared, *others][:MAX_RETRIEVES]:
+        outcome = call(client_adapter, transcript, client_adapter.retrieve_task, task_id)
+        _no_server_error(client_adapter, outcome)
+        client_checks.parsed_without_error(client_adapter, outcome, f"the task {task_id}",
+                                           "TASK-SHAPE")
+        if outcome.error is not None and task_id != shared:
+            continue  # listed but gone by now: the list tests judge that, not this one
+        if outcome.error is not None:
+            raise ProvisioningError(f"the pool's ready task {task_id} could not be retrieved "
+                                    f"through the client: it {outcome.shown()}")
+        client_checks.delivered_task_is_well_formed(client_adapter, outcome, task_id)
