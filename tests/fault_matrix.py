@@ -1,0 +1,320 @@
+"""The fault matrix: the real suite, through `conformance run`, against the emulator once per fault.
+
+Each case starts `python -m conformance.emulator` as its own process on a loopback port (two
+accounts, so isolation runs) with one fault or one conforming variation, runs the `ci` profile
+against it as a user would, and judges the run from its exit code and `summary.json`.
+Standalone: `python -m tests.fault_matrix [--markdown reports/fault-matrix.md] [--only NAME]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from conformance.clauses import CLAUSES, Strictness
+from conformance.emulator.faults import FAULTS, VARIATIONS
+
+PROFILE = "ci"
+RUN_TIMEOUT = 300.0
+READY_TIMEOUT = 20.0
+# Two suite runs per core: a run spends much of its time waiting on the lifecycle and on I/O.
+DEFAULT_WORKERS = max(2, 2 * (os.cpu_count() or 1))
+ADVISORY = frozenset(c.id for c in CLAUSES.values() if c.strictness is Strictness.ADVISORY)
+RATE_LIMIT_VARIATIONS = ("rate-limit", "rate-limit-bodiless")
+MARKDOWN_ENV = "CONFORMANCE_FAULT_MATRIX_MARKDOWN"
+WORKERS_ENV = "CONFORMANCE_FAULT_MATRIX_WORKERS"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One emulator configuration and what the suite must say about it."""
+
+    name: str
+    kind: str  # clean | fault | variation
+    expected: frozenset[str] = frozenset()  # clauses that must fail (faults only)
+
+    @property
+    def emulator_args(self) -> list[str]:
+        return [f"--{self.kind}", self.name] if self.kind in ("fault", "variation") else []
+
+    @property
+    def label(self) -> str:
+        return self.name if self.kind == "clean" else f"{self.kind} {self.name}"
+
+
+def cases() -> list[Case]:
+    """The clean emulator, every fault of the catalogue, every conforming variation."""
+    return [Case("clean", "clean"),
+            *(Case(f.name, "fault", frozenset(f.clauses)) for f in FAULTS.values()),
+            *(Case(v.name, "variation") for v in VARIATIONS.values())]
+
+
+def clauses_without_fault() -> list[str]:
+    """Clauses no fault breaks: each is a blind spot of the matrix (advisory ones excepted)."""
+    covered = {c for f in FAULTS.values() for c in f.clauses}
+    return [c for c in CLAUSES if c not in covered and c not in ADVISORY]
+
+
+@dataclass
+class Outcome:
+    """What one suite run said: exit code, per-clause outcomes, the failing tests."""
+
+    case: Case
+    exit_code: int | None
+    seconds: float
+    report_dir: Path
+    summary: dict[str, Any] | None = None
+    problem: str | None = None  # the run itself went wrong (no summary, timeout, no emulator)
+    tail: str = ""
+
+    @property
+    def clause_outcomes(self) -> dict[str, str]:
+        clauses = (self.summary or {}).get("clauses", {})
+        return {cid: row.get("outcome", "?") for cid, row in clauses.items()}
+
+    def clauses_with(self, outcome: str) -> set[str]:
+        return {cid for cid, got in self.clause_outcomes.items() if got == outcome}
+
+    @property
+    def failed(self) -> set[str]:
+        return self.clauses_with("failed")
+
+    @property
+    def rate_limited(self) -> int:
+        return int((self.summary or {}).get("rate_limited") or 0)
+
+    def tests_with(self, *outcomes: str) -> list[str]:
+        """`nodeid [violated clauses]: outcome` for each test that ended in one of these."""
+        return [f"{t['nodeid']} {t.get('violated') or []}: {t['outcome']}"
+                for t in (self.summary or {}).get("tests", []) if t.get("outcome") in outcomes]
+
+
+def judge(outcome: Outcome) -> list[str]:
+    """Everything wrong with a run, one sentence each; empty means the row holds."""
+    case, problems = outcome.case, []
+    if outcome.problem:
+        return [outcome.problem]
+    if outcome.summary is None:
+        return [f"no summary.json (exit {outcome.exit_code}): {outcome.tail}"]
+    want_exit = 1 if case.kind == "fault" else 0
+    if outcome.exit_code != want_exit:
+        problems.append(f"exit code {outcome.exit_code}, expected {want_exit}")
+    failed, expected = outcome.failed, set(case.expected)
+    if missing := expected - failed:
+        problems.append(f"declared clause(s) not detected: {', '.join(sorted(missing))}")
+    if collateral := failed - expected:
+        problems.append(f"clause(s) failed that this {case.kind} does not break: "
+                        f"{', '.join(sorted(collateral))}")
+    # Under a fault, tests whose precondition the fault destroyed end as harness errors that
+    # point at the broken clause ("nothing to judge (see DEL-TERMINAL-ONLY)"): not noise.
+    # Anywhere else a harness error is.
+    if case.kind != "fault" and (errored := outcome.tests_with("error")):
+        problems.append(f"test(s) ended in a harness error: {'; '.join(errored)}")
+    if case.kind != "fault":
+        # Two accounts are configured: every clause must have been judged, and passed.
+        unjudged = {cid for cid, got in outcome.clause_outcomes.items()
+                    if got != "passed" and cid not in ADVISORY} - failed
+        if unjudged:
+            problems.append("clause(s) not passed: " + ", ".join(
+                f"{cid} {outcome.clause_outcomes[cid]}" for cid in sorted(unjudged)))
+        if missing_rows := set(CLAUSES) - set(outcome.clause_outcomes):
+            problems.append("clause(s) absent from summary.json: "
+                            + ", ".join(sorted(missing_rows)))
+    if case.name in RATE_LIMIT_VARIATIONS and outcome.rate_limited == 0:
+        problems.append("no 429 was seen: the variation did not exercise RATE-LIMIT")
+    if problems:
+        bad = outcome.tests_with("failed")
+        if bad:
+            problems.append("failing tests: " + "; ".join(bad))
+        problems.append(f"reports: {outcome.report_dir}")
+    return problems
+
+
+def _clean_env(base: dict[str, str]) -> dict[str, str]:
+    """The caller's environment without settings that would steer either process."""
+    drop = ("TWELVELABS_", "CONFORMANCE_", "PYTEST_")
+    return {k: v for k, v in base.items() if not k.startswith(drop)}
+
+
+def _entry_point() -> list[str]:
+    """The `conformance` script users call, or the same main through `-m` when not installed."""
+    script = Path(sys.executable).with_name("conformance")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "conformance"]
+
+
+@contextmanager
+def emulator(args: Sequence[str], keys: Sequence[str], workdir: Path,
+             time_scale: float = 1.0) -> Iterator[str]:
+    """An emulator process on a free loopback port; yields its base URL, stops it after."""
+    log = workdir / "emulator.log"
+    env = {**_clean_env(dict(os.environ)), "CONFORMANCE_EMULATOR_API_KEYS": ",".join(keys)}
+    command = [sys.executable, "-m", "conformance.emulator", "--host", "127.0.0.1",
+               "--port", "0", "--time-scale", str(time_scale), *args]
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env,
+                                   cwd=workdir, start_new_session=True)
+    try:
+        yield _ready_url(process, log)
+    finally:
+        _stop(process)
+
+
+def _ready_url(process: subprocess.Popen[bytes], log: Path) -> str:
+    deadline = time.monotonic() + READY_TIMEOUT
+    while time.monotonic() < deadline:
+        for line in log.read_text(errors="replace").splitlines():
+            if line.startswith("emulator ready at "):
+                return line.removeprefix("emulator ready at ").strip()
+        if process.poll() is not None:
+            break
+        time.sleep(0.05)
+    text = log.read_text(errors="replace").strip().splitlines()
+    raise RuntimeError(f"emulator did not start: {text[-1] if text else 'no output'}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def run_case(case: Case, workdir: Path, time_scale: float = 1.0) -> Outcome:
+    """Start the emulator for this case, run the suite against it, read what it concluded."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    reports = workdir / "reports"
+    keys = [f"fm-{secrets.token_hex(12)}", f"fm-{secrets.token_hex(12)}"]
+    started = time.monotonic()
+    outcome = Outcome(case, None, 0.0, reports)
+    try:
+        with emulator(case.emulator_args, keys, workdir, time_scale) as base_url:
+            env = {**_clean_env(dict(os.environ)), "TWELVELABS_API_KEY": keys[0],
+                   "TWELVELABS_SECOND_API_KEY": keys[1]}
+            command = [*_entry_point(), "run", "--base-url", base_url, "--profile", PROFILE,
+                       "--report-dir", str(reports)]
+            with (workdir / "run.log").open("wb") as out:
+                done = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, env=env,
+                                      cwd=workdir, timeout=RUN_TIMEOUT, check=False)
+            outcome.exit_code = done.returncode
+    except subprocess.TimeoutExpired:
+        outcome.problem = f"the suite run did not finish within {RUN_TIMEOUT:.0f} s"
+    except (RuntimeError, OSError) as exc:
+        outcome.problem = str(exc)
+    outcome.seconds = time.monotonic() - started
+    try:
+        outcome.summary = json.loads((reports / "summary.json").read_text())
+    except (OSError, ValueError):
+        log = workdir / "run.log"
+        lines = log.read_text(errors="replace").strip().splitlines() if log.exists() else []
+        outcome.tail = " | ".join(lines[-3:])
+    return outcome
+
+
+def run_matrix(selected: Sequence[Case], root: Path, workers: int = DEFAULT_WORKERS,
+               progress: Callable[[str], None] | None = None,
+               time_scale: float = 1.0) -> dict[str, Outcome]:
+    """Every case, `workers` at a time, slowest kinds first so the pool drains evenly."""
+    order = sorted(selected, key=lambda c: c.name not in ("slow-indexing", *RATE_LIMIT_VARIATIONS))
+
+    def one(case: Case) -> Outcome:
+        outcome = run_case(case, root / case.kind / case.name, time_scale)
+        if progress is not None:
+            progress(f"fault matrix: {case.label}: exit {outcome.exit_code}, "
+                     f"{outcome.seconds:.1f} s, {'ok' if not judge(outcome) else 'WRONG'}")
+        return outcome
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        outcomes = list(pool.map(one, order))
+    return {o.case.label: o for o in sorted(outcomes, key=lambda o: selected.index(o.case))}
+
+
+@dataclass
+class Table:
+    """The matrix as rows of text: fault/variation, expected, failed, verdict, seconds."""
+
+    outcomes: Sequence[Outcome]
+    wall: float | None = None
+    header: tuple[str, ...] = field(default=("case", "expected to fail", "failed",
+                                             "harness errors", "verdict", "seconds"))
+
+    def rows(self) -> list[tuple[str, ...]]:
+        return [(o.case.label, ", ".join(sorted(o.case.expected)) or "-",
+                 ", ".join(sorted(o.failed)) or "-", str(len(o.tests_with("error"))),
+                 "ok" if not judge(o) else "WRONG", f"{o.seconds:.1f}")
+                for o in self.outcomes]
+
+    def score(self) -> str:
+        good = sum(1 for o in self.outcomes if not judge(o))
+        wall = f", {self.wall:.0f} s wall" if self.wall is not None else ""
+        return f"{good}/{len(self.outcomes)} rows hold{wall}"
+
+    def text(self) -> str:
+        rows = [self.header, *self.rows()]
+        widths = [max(len(r[i]) for r in rows) for i in range(len(self.header))]
+        lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip()
+                 for r in rows]
+        return "\n".join([*lines, self.score()])
+
+    def markdown(self) -> str:
+        def line(cells: Sequence[str]) -> str:
+            return "| " + " | ".join(cells) + " |"
+
+        body = [line(self.header), line(["---"] * len(self.header)),
+                *(line([f"`{r[0]}`", *r[1:]]) for r in self.rows())]
+        return "\n".join([f"# Fault matrix ({PROFILE} profile)", "", *body, "",
+                          self.score(), ""])
+
+    def write_markdown(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.markdown(), encoding="utf-8")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.fault_matrix",
+                                     description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--markdown", type=Path, metavar="FILE", help="also write the table here")
+    parser.add_argument("--only", nargs="+", default=[], metavar="NAME",
+                        help="run only these cases (clean, fault or variation names)")
+    parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS)
+    parser.add_argument("--keep", type=Path, metavar="DIR", help="keep every run's reports here")
+    args = parser.parse_args(argv)
+    selected = [c for c in cases() if not args.only or c.name in args.only]
+    if unknown := set(args.only) - {c.name for c in cases()}:
+        print(f"fault matrix: unknown case(s) {', '.join(sorted(unknown))}", file=sys.stderr)
+        return 2
+    if blind := clauses_without_fault():
+        print(f"fault matrix: clause(s) without a fault: {', '.join(blind)}", file=sys.stderr)
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="fault-matrix-") as scratch:
+        root = args.keep or Path(scratch)
+        outcomes = run_matrix(selected, root, args.workers, lambda s: print(s, flush=True))
+        table = Table(list(outcomes.values()), time.monotonic() - started)
+        print(table.text())
+        for outcome in outcomes.values():
+            for problem in judge(outcome):
+                print(f"{outcome.case.label}: {problem}")
+    if args.markdown:
+        table.write_markdown(args.markdown)
+        print(f"fault matrix: table written to {args.markdown}")
+    good = all(not judge(o) for o in outcomes.values())
+    return 0 if good and not clauses_without_fault() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,181 @@
+"""The suite can fail, and only where it should: the real suite against every fault and variation.
+
+The runs happen once, concurrently, in a module fixture (only for the rows selected); each
+row is then its own test. The table goes to the terminal at the end of the session, and to
+Markdown when $CONFORMANCE_FAULT_MATRIX_MARKDOWN names a file.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Collection, Iterator
+from pathlib import Path
+from typing import Any
+
+import fault_matrix as fm
+import pytest
+
+from conformance.clauses import CLAUSES
+from conformance.emulator.faults import FAULTS, VARIATIONS
+
+# Rows the suite currently gets wrong, each reported to the suite's owner; strict, so a fix
+# turns the row red until the entry goes.
+KNOWN_WRONG: dict[str, str] = {}
+
+
+def _params(kind: str) -> list[Any]:
+    return [pytest.param(case, id=case.name, marks=(
+        [pytest.mark.xfail(strict=True, reason=KNOWN_WRONG[case.name])]
+        if case.name in KNOWN_WRONG else []))
+        for case in fm.cases() if case.kind == kind]
+
+
+class _TablePrinter:
+    """Prints the matrix in the terminal summary, where output capture no longer applies."""
+
+    def __init__(self, table: fm.Table) -> None:
+        self.table = table
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        terminalreporter.write_sep("=", "fault matrix")
+        for line in self.table.text().splitlines():
+            terminalreporter.write_line(line)
+
+
+def _selected_cases(session: pytest.Session) -> list[fm.Case]:
+    chosen = {item.callspec.params["case"] for item in session.items
+              if isinstance(item, pytest.Function) and item.module is not None
+              and item.module.__name__ == __name__
+              and hasattr(item, "callspec") and "case" in item.callspec.params}
+    return [case for case in fm.cases() if case in chosen]
+
+
+@pytest.fixture(scope="module")
+def matrix(request: pytest.FixtureRequest) -> Iterator[dict[str, fm.Outcome]]:
+    selected = _selected_cases(request.session)
+    workers = int(os.environ.get(fm.WORKERS_ENV) or fm.DEFAULT_WORKERS)
+    # Not pytest's tmp_path: concurrent pytest sessions prune each other's numbered dirs, and
+    # the reports of a wrong row must outlive the session for whoever reads its message.
+    root = Path(tempfile.mkdtemp(prefix="fault-matrix-"))
+    started = time.monotonic()
+    outcomes = fm.run_matrix(selected, root, workers)
+    table = fm.Table(list(outcomes.values()), time.monotonic() - started)
+    request.config.pluginmanager.register(_TablePrinter(table), "fault-matrix-table")
+    if target := os.environ.get(fm.MARKDOWN_ENV):
+        table.write_markdown(Path(target))
+    yield {o.case.name: o for o in outcomes.values()}
+    if all(not fm.judge(o) for o in outcomes.values()):
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_every_clause_except_the_advisory_one_is_broken_by_some_fault() -> None:
+    assert fm.clauses_without_fault() == []
+
+
+def test_every_fault_declares_known_clauses() -> None:
+    for fault in FAULTS.values():
+        assert fault.clauses and set(fault.clauses) <= set(CLAUSES), fault
+
+
+def test_rate_limit_is_advisory_and_covered_by_variations_instead() -> None:
+    assert {"RATE-LIMIT"} == fm.ADVISORY
+    assert set(fm.RATE_LIMIT_VARIATIONS) <= set(VARIATIONS)
+    assert not any("RATE-LIMIT" in f.clauses for f in FAULTS.values())
+
+
+def test_matrix_has_one_row_per_fault_and_variation_and_the_clean_emulator() -> None:
+    names = [case.name for case in fm.cases()]
+    assert sorted(names) == sorted(["clean", *FAULTS, *VARIATIONS])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", _params("clean"))
+def test_the_clean_emulator_passes_every_clause(matrix: dict[str, fm.Outcome],
+                                                case: fm.Case) -> None:
+    assert fm.judge(matrix[case.name]) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", _params("fault"))
+def test_each_fault_fails_exactly_the_clauses_it_declares(matrix: dict[str, fm.Outcome],
+                                                         case: fm.Case) -> None:
+    assert fm.judge(matrix[case.name]) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", _params("variation"))
+def test_each_conforming_variation_passes_every_clause(matrix: dict[str, fm.Outcome],
+                                                       case: fm.Case) -> None:
+    assert fm.judge(matrix[case.name]) == []
+
+
+def _outcome(case: fm.Case, exit_code: int, failed: Collection[str] = (),
+             rate_limited: int = 0, error_test: bool = False) -> fm.Outcome:
+    clauses = {cid: {"outcome": "failed" if cid in failed else
+                     "not-run" if cid in fm.ADVISORY else "passed"} for cid in CLAUSES}
+    tests = [{"nodeid": f"suite::test_{cid}", "outcome": "failed", "violated": [cid]}
+             for cid in sorted(failed)]
+    if error_test:
+        tests.append({"nodeid": "suite::test_provisioned", "outcome": "error", "violated": []})
+    summary = {"clauses": clauses, "tests": tests, "rate_limited": rate_limited}
+    return fm.Outcome(case, exit_code, 1.0, Path("reports"), summary)
+
+
+FAULT = fm.Case("second-delete-204", "fault", frozenset({"DEL-GONE"}))
+
+
+def test_a_fault_row_holds_when_exactly_its_clauses_fail_with_exit_1() -> None:
+    assert fm.judge(_outcome(FAULT, 1, {"DEL-GONE"})) == []
+
+
+@pytest.mark.parametrize(("exit_code", "failed", "error_test", "complaint"), [
+    (0, set(), False, "not detected: DEL-GONE"),
+    (1, {"DEL-GONE", "LIST-PAGING"}, False, "does not break: LIST-PAGING"),
+    (3, {"DEL-GONE"}, False, "exit code 3, expected 1"),
+])
+def test_a_fault_row_fails_on_a_miss_collateral_noise_or_a_harness_error(
+        exit_code: int, failed: set[str], error_test: bool, complaint: str) -> None:
+    problems = fm.judge(_outcome(FAULT, exit_code, failed, error_test=error_test))
+    assert any(complaint in p for p in problems), problems
+    assert problems[-1] == "reports: reports"
+
+
+def test_a_fault_row_tolerates_harness_errors_of_tests_whose_precondition_it_destroyed() -> None:
+    assert fm.judge(_outcome(FAULT, 1, {"DEL-GONE"}, error_test=True)) == []
+
+
+def test_a_variation_row_fails_on_any_failed_or_unjudged_clause_or_harness_error() -> None:
+    case = fm.Case("extra-fields", "variation")
+    assert fm.judge(_outcome(case, 0)) == []
+    assert any("harness error: suite::test_provisioned" in p
+               for p in fm.judge(_outcome(case, 0, error_test=True)))
+    assert any("does not break: TASK-SHAPE" in p
+               for p in fm.judge(_outcome(case, 1, {"TASK-SHAPE"})))
+    outcome = _outcome(case, 0)
+    assert outcome.summary is not None
+    outcome.summary["clauses"]["TENANT-ISOLATION"]["outcome"] = "disabled"
+    assert any("TENANT-ISOLATION disabled" in p for p in fm.judge(outcome))
+
+
+def test_a_rate_limit_variation_row_needs_a_429_to_have_been_seen() -> None:
+    case = fm.Case("rate-limit", "variation")
+    assert any("no 429" in p for p in fm.judge(_outcome(case, 0, rate_limited=0)))
+    assert fm.judge(_outcome(case, 0, rate_limited=12)) == []
+
+
+def test_a_run_without_summary_is_a_wrong_row() -> None:
+    outcome = fm.Outcome(fm.Case("clean", "clean"), 2, 1.0, Path("r"), tail="bad flag")
+    assert fm.judge(outcome) == ["no summary.json (exit 2): bad flag"]
+
+
+def test_the_table_has_a_row_and_a_verdict_per_case_in_text_and_markdown() -> None:
+    table = fm.Table([_outcome(FAULT, 1, {"DEL-GONE"}),
+                      _outcome(fm.Case("clean", "clean"), 1, {"NO-5XX"})], wall=3.0)
+    text = table.text()
+    assert "fault second-delete-204  DEL-GONE" in text and "1/2 rows hold, 3 s wall" in text
+    markdown = table.markdown().splitlines()
+    assert markdown[2].startswith("| case |")
+    assert "| `clean` | - | NO-5XX | 0 | WRONG | 1.0 |" in markdown
