@@ -126,9 +126,8 @@ def client_deletes(client_adapter: ClientAdapter, transcript: Transcript, api: A
     scenario = _catch_unfinished(adapter, transcript, raw, provisioner)
     task = scenario.task
     if scenario.unfinished is not None and scenario.unfinished.error is None:
-        provisioner.note_deleted("task", task.task_id)
         scenario.stopped = "the unfinished task was deleted (see DEL-TERMINAL-ONLY)"
-        return scenario
+        return _look_for_the_deleted_task(adapter, transcript, provisioner, scenario)
     final = provisioner.wait_final([task])[task.task_id]
     video_id = task.video_id or final.get("video_id")
     if not isinstance(video_id, str):
@@ -145,9 +144,16 @@ def client_deletes(client_adapter: ClientAdapter, transcript: Transcript, api: A
     if not deleted:
         scenario.stopped = "the ready task was not deleted (see DEL-VIDEO-FIRST)"
         return scenario
-    provisioner.note_deleted("task", task.task_id)
-    scenario.retrieve_after = call(adapter, transcript, adapter.retrieve_task, task.task_id)
-    scenario.second_delete = call(adapter, transcript, adapter.delete_task, task.task_id)
+    return _look_for_the_deleted_task(adapter, transcript, provisioner, scenario)
+
+
+def _look_for_the_deleted_task(adapter: ClientAdapter, transcript: Transcript,
+                               provisioner: Provisioner, scenario: ClientDeletes
+                               ) -> ClientDeletes:
+    task_id = scenario.task.task_id
+    provisioner.note_deleted("task", task_id)
+    scenario.retrieve_after = call(adapter, transcript, adapter.retrieve_task, task_id)
+    scenario.second_delete = call(adapter, transcript, adapter.delete_task, task_id)
     return scenario
 
 
