@@ -160,6 +160,7 @@ def finished_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
     "task creates from an allowance of their own, min(task_budget, ...), instead of "
     "reserving them from the provisioner's budget, so a run may create twice its budget "
     "and summary.json spend undercounts; remove this mark when that is fixed"))
+@pytest.mark.slow
 def test_a_nightly_run_creates_no_more_tasks_than_its_budget(
         finished_runs: dict[str, FinishedRun]) -> None:
     run = finished_runs["nightly"]
@@ -175,6 +176,7 @@ def test_a_nightly_run_creates_no_more_tasks_than_its_budget(
         f"{summary['notes']})")
 
 
+@pytest.mark.slow
 def test_a_nightly_run_leaves_nothing_behind(finished_runs: dict[str, FinishedRun]) -> None:
     run = finished_runs["nightly"]
     assert run.target.counter.indexes > 0
@@ -183,6 +185,7 @@ def test_a_nightly_run_leaves_nothing_behind(finished_runs: dict[str, FinishedRu
     assert run.summary()["cleanup_problems"] == []
 
 
+@pytest.mark.slow
 def test_a_whole_run_never_shows_the_key_in_any_file_or_on_the_console(
         finished_runs: dict[str, FinishedRun]) -> None:
     run = finished_runs["ci"]
