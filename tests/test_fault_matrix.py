@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
 import time
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,21 @@ class _TablePrinter:
             terminalreporter.write_line(line)
 
 
+def _progress(config: pytest.Config) -> Callable[[str], None]:
+    """A line per finished run on the terminal, past output capture: the matrix takes minutes."""
+    capture, terminal = (config.pluginmanager.getplugin(name)
+                         for name in ("capturemanager", "terminalreporter"))
+    lock = threading.Lock()
+
+    def write(line: str) -> None:
+        if capture is None or terminal is None:
+            return
+        with lock, capture.global_and_fixture_disabled():
+            terminal.write_line(line)
+
+    return write
+
+
 def _selected_cases(session: pytest.Session) -> list[fm.Case]:
     chosen = {item.callspec.params["case"] for item in session.items
               if isinstance(item, pytest.Function) and item.module is not None
@@ -61,7 +77,7 @@ def matrix(request: pytest.FixtureRequest) -> Iterator[dict[str, fm.Outcome]]:
     # the reports of a wrong row must outlive the session for whoever reads its message.
     root = Path(tempfile.mkdtemp(prefix="fault-matrix-"))
     started = time.monotonic()
-    outcomes = fm.run_matrix(selected, root, workers)
+    outcomes = fm.run_matrix(selected, root, workers, _progress(request.config))
     table = fm.Table(list(outcomes.values()), time.monotonic() - started)
     request.config.pluginmanager.register(_TablePrinter(table), "fault-matrix-table")
     if target := os.environ.get(fm.MARKDOWN_ENV):
