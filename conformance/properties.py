@@ -32,7 +32,7 @@ from conformance.clauses import ContractViolation
 from conformance.client import Exchange, Transcript, backoff_delay, retry_after_seconds
 from conformance.media import sample_video
 from conformance.plugin import register_violation_mapper, run_state
-from conformance.provisioning import Ledger, Provisioner
+from conformance.provisioning import BudgetExceeded, Ledger, Provisioner
 from conformance.settings import Settings
 from conformance.spec import load_spec, spec_path
 
@@ -64,6 +64,13 @@ IMPOSSIBLE_PREFIX = "ffffffff"
 _HEX_RUN = re.compile(r"[0-9a-fA-F]{24,}")
 LIVE_TASK_ALLOWANCE, LIVE_INDEX_ALLOWANCE = 2, 1
 LOOPBACK_TASK_ALLOWANCE, LOOPBACK_INDEX_ALLOWANCE = 40, 200
+# One budget per run: a property-test create is granted only when the provisioner reserves
+# it from the run's task and upload budget, within the caps above. The scenario tests need
+# their own tasks: the pool's 3 and test_02's 1 to 3 fresh ones come first (file order), the
+# client category's 1 to 2 fresh ones (test_30) come after the property tests. So while
+# client tests are still to run, CLIENT_TASKS stay unspent: under nightly --max-tasks 8 the
+# property tests get 8 - (3 + 1..3) - 2 = 0 to 2 creates, and the client category its 2.
+CLIENT_TASKS = 2
 UNREACHABLE_VIDEO_URL = "https://video.invalid/conformance-property-test"
 """``.invalid`` never resolves (RFC 6761), and no video extension: the task fails."""
 
@@ -236,15 +243,16 @@ class Guard:
     budget, pacing and 429 waits, the transcript and ledger, and our checks."""
 
     def __init__(self, settings: Settings, transcript: Transcript, ledger: Ledger,
-                 provisioner: Provisioner) -> None:
+                 provisioner: Provisioner, *, keep_for_later: int = 0) -> None:
         assert settings.base_url is not None and settings.api_key is not None
         self.settings, self.transcript, self.ledger = settings, transcript, ledger
         self.provisioner = provisioner
         self.base_url = settings.base_url
         self._key = settings.api_key.reveal()
         loopback = settings.is_loopback
-        self.task_allowance = min(settings.task_budget,
-                                  LOOPBACK_TASK_ALLOWANCE if loopback else LIVE_TASK_ALLOWANCE)
+        self.task_allowance = LOOPBACK_TASK_ALLOWANCE if loopback else LIVE_TASK_ALLOWANCE
+        self.keep_for_later = keep_for_later  # of the run's budget, for tests after these
+        self.over_budget = 0
         self.index_allowance = LOOPBACK_INDEX_ALLOWANCE if loopback else LIVE_INDEX_ALLOWANCE
         self.tasks_created = self.indexes_created = 0
         self._grants = self._index_grants = 0
@@ -329,8 +337,9 @@ class Guard:
         body = case.body
         if not isinstance(body, dict):
             return
+        upload = not ("video_url" in body and "video_file" not in body)
         with self._lock:
-            grant = positive and self._grants < self.task_allowance
+            grant = positive and self._grants < self.task_allowance and self._reserve(upload)
             if grant:
                 self._grants += 1
         if not grant:
@@ -342,7 +351,7 @@ class Guard:
         body["index_id"] = self.provisioner_index()
         # An upload becomes the real sample (a task headed for ready, whose video must be
         # deleted first); a URL becomes one that cannot be fetched (a task headed for failed).
-        if "video_url" in body and "video_file" not in body:
+        if not upload:
             body["video_url"] = self.settings.failing_video_url or UNREACHABLE_VIDEO_URL
         else:
             body.pop("video_url", None)
@@ -351,6 +360,16 @@ class Guard:
         if metadata is not None and not _is_json_object(metadata):
             body["user_metadata"] = json.dumps({"generated": str(metadata)[:200]})
         self._decided[case.id] = _Grant(True)
+
+    def _reserve(self, upload: bool) -> bool:
+        """Spend one task (and the sample's bytes) from the run's budget; False when spent."""
+        try:
+            self.provisioner.reserve_task(len(sample_video()) if upload else 0,
+                                          leave=self.keep_for_later)
+        except BudgetExceeded:
+            self.over_budget += 1
+            return False
+        return True
 
     # -- sending -----------------------------------------------------------------------------
 
@@ -532,7 +551,9 @@ class Guard:
     def summary(self) -> str:
         return (f"property tests: {self.requests} requests, {self.tasks_created} task(s) and "
                 f"{self.indexes_created} index(es) created (allowance {self.task_allowance} "
-                f"and {self.index_allowance}); request log {self.log_path}")
+                f"and {self.index_allowance}, tasks from the run's budget keeping "
+                f"{self.keep_for_later} for later tests; {self.over_budget} create(s) past "
+                f"the budget sent to an index that cannot exist); request log {self.log_path}")
 
 
 _DELETES = {"deleteTask": ("task", "task_id"), "deleteVideo": ("video", "video-id"),
@@ -564,13 +585,22 @@ def _is_json_object(text: Any) -> bool:
         return False
 
 
+def tasks_needed_later(items: list[pytest.Item]) -> int:
+    """Tasks to leave in the budget for tests after the property tests (see CLIENT_TASKS)."""
+    using = [n for n, item in enumerate(items)
+             if "property_guard" in getattr(item, "fixturenames", ())]
+    later = items[using[-1] + 1:] if using else []
+    return CLIENT_TASKS if any(item.get_closest_marker("client") for item in later) else 0
+
+
 @pytest.fixture(scope="session")
-def property_guard(pytestconfig: pytest.Config, ledger: Ledger,
+def property_guard(request: pytest.FixtureRequest, ledger: Ledger,
                    provisioner: Provisioner) -> Iterator[Guard]:
     """The run's guard of generated requests. What it let create is in the ledger and is
     removed by the provisioner's cleanup (that fixture outlives this one)."""
-    state = run_state(pytestconfig)
-    guard = Guard(state.settings, state.transcript, ledger, provisioner)
+    state = run_state(request.config)
+    guard = Guard(state.settings, state.transcript, ledger, provisioner,
+                  keep_for_later=tasks_needed_later(request.session.items))
     try:
         yield guard
     finally:

@@ -155,11 +155,6 @@ def finished_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
             target.server.stop()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known bug in conformance/properties.py (Guard.__init__): the property tests grant "
-    "task creates from an allowance of their own, min(task_budget, ...), instead of "
-    "reserving them from the provisioner's budget, so a run may create twice its budget "
-    "and summary.json spend undercounts; remove this mark when that is fixed"))
 @pytest.mark.slow
 def test_a_nightly_run_creates_no_more_tasks_than_its_budget(
         finished_runs: dict[str, FinishedRun]) -> None:

@@ -18,8 +18,12 @@ from typing import Any
 import pytest
 
 from conformance import properties
+from conformance.client import ApiClient, Transcript
 from conformance.emulator import create_app
 from conformance.emulator.server import start_in_thread
+from conformance.media import sample_video
+from conformance.provisioning import BudgetExceeded, Ledger, Provisioner
+from conformance.settings import Secret, Settings
 
 KEY = "tlk_property_tests_0123456789abcdef"
 # A fast emulator clock: every task is final before the next request, so generated sequences
@@ -158,3 +162,30 @@ def test_builtin_check_failures_map_to_clauses() -> None:
         "DEL-MALFORMED"
     assert properties.clause_for("negative_data_rejection", "createTask", 200) == \
         "CREATE-REJECTS"
+
+
+def test_property_reservations_and_provisioned_tasks_share_the_runs_one_budget(
+        tmp_path: Path) -> None:
+    server = start_in_thread(create_app(api_keys=[KEY], time_scale=TIME_SCALE))
+    settings = Settings(base_url=server.base_url, api_key=Secret(KEY), report_dir=tmp_path,
+                        max_tasks=3)
+    client = ApiClient(server.base_url, Secret(KEY), transcript=Transcript())
+    try:
+        provisioner = Provisioner(client, settings, Ledger(None, settings.run_id))
+        provisioner.reserve_task(1000)
+        with pytest.raises(BudgetExceeded, match="2 kept for later tests"):
+            provisioner.reserve_task(0, leave=2)  # 1 spent + 1 + 2 kept > 3
+        provisioner.start_task("ready")
+        provisioner.reserve_task(0)
+        spent = provisioner.budget()
+        assert spent["tasks"] == {"spent": 3, "budget": 3}
+        assert spent["upload_bytes"]["spent"] == 1000 + len(sample_video())
+        with pytest.raises(BudgetExceeded):
+            provisioner.start_task("ready")
+        with pytest.raises(BudgetExceeded):
+            provisioner.reserve_task(0)
+        assert provisioner.budget()["tasks"]["spent"] == 3  # a refusal spends nothing
+        assert not provisioner.cleanup()
+    finally:
+        client.close()
+        server.stop()
