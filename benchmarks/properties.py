@@ -24,7 +24,7 @@ from typing import Any
 
 from conformance.emulator import create_app
 from conformance.emulator.server import start_in_thread
-from conformance.properties import schemathesis_config
+from conformance.generation import schemathesis_config
 from conformance.settings import PROFILES, build_settings
 from conformance.spec import spec_path
 

@@ -17,10 +17,11 @@ from typing import Any
 
 import pytest
 
-from conformance import properties
 from conformance.client import ApiClient, Transcript
 from conformance.emulator import create_app
 from conformance.emulator.server import start_in_thread
+from conformance.guard import IMPOSSIBLE_PREFIX, LOOPBACK_TASK_ALLOWANCE
+from conformance.judging import clause_for
 from conformance.media import sample_video
 from conformance.provisioning import BudgetExceeded, Ledger, Provisioner
 from conformance.settings import Secret, Settings
@@ -110,7 +111,7 @@ def test_two_ci_runs_send_the_same_requests(runs: Any) -> None:
 def test_property_tests_create_only_within_the_allowance_and_clean_up(runs: Any) -> None:
     entries = runs["clean-1"]["ledger"]["entries"]
     tasks = [e for e in entries if e["kind"] == "task"]
-    assert 0 < len(tasks) <= properties.LOOPBACK_TASK_ALLOWANCE
+    assert 0 < len(tasks) <= LOOPBACK_TASK_ALLOWANCE
     assert all(e["state"] == "deleted" for e in entries), [e for e in entries
                                                             if e["state"] != "deleted"]
 
@@ -122,7 +123,7 @@ def test_generated_path_ids_are_this_runs_or_cannot_exist(runs: Any) -> None:
         if request["method"] != "DELETE":
             continue
         for found in re.findall(r"[0-9a-fA-F]{24,}", request["url"].split("/v1.3", 1)[1]):
-            assert found in created or found.startswith(properties.IMPOSSIBLE_PREFIX), request
+            assert found in created or found.startswith(IMPOSSIBLE_PREFIX), request
 
 
 def test_key_never_reaches_the_reports(runs: Any) -> None:
@@ -149,18 +150,18 @@ def test_fault_found_only_by_generation_fails_naming_its_clause(runs: Any, fault
 
 
 def test_builtin_check_failures_map_to_clauses() -> None:
-    assert properties.clause_for("not_a_server_error", "listTasks", 500) == "NO-5XX"
-    assert properties.clause_for("status_code_conformance", "deleteTask", 200) == "DEL-204"
-    assert properties.clause_for("response_schema_conformance", "retrieveTask", 200) == \
+    assert clause_for("not_a_server_error", "listTasks", 500) == "NO-5XX"
+    assert clause_for("status_code_conformance", "deleteTask", 200) == "DEL-204"
+    assert clause_for("response_schema_conformance", "retrieveTask", 200) == \
         "TASK-SHAPE"
-    assert properties.clause_for("response_schema_conformance", "listTasks", 200) == "LIST-SHAPE"
-    assert properties.clause_for("response_schema_conformance", "deleteTask", 404) == \
+    assert clause_for("response_schema_conformance", "listTasks", 200) == "LIST-SHAPE"
+    assert clause_for("response_schema_conformance", "deleteTask", 404) == \
         "ERR-ENVELOPE"
-    assert properties.clause_for("use_after_free", "retrieveTask", 200) == "DEL-GONE"
-    assert properties.clause_for("ignored_auth", "deleteTask", 204) == "AUTH-REQUIRED"
-    assert properties.clause_for("negative_data_rejection", "deleteTask", 204) == \
+    assert clause_for("use_after_free", "retrieveTask", 200) == "DEL-GONE"
+    assert clause_for("ignored_auth", "deleteTask", 204) == "AUTH-REQUIRED"
+    assert clause_for("negative_data_rejection", "deleteTask", 204) == \
         "DEL-MALFORMED"
-    assert properties.clause_for("negative_data_rejection", "createTask", 200) == \
+    assert clause_for("negative_data_rejection", "createTask", 200) == \
         "CREATE-REJECTS"
 
 

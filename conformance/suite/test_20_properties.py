@@ -21,4 +21,4 @@ schema = properties.load_schema()
 @schema.parametrize()
 def test_generated_requests_get_answers_the_contract_allows(
         case: Any, property_guard: properties.Guard) -> None:
-    property_guard.exercise(case)
+    properties.exercise(property_guard, case)

@@ -13,4 +13,4 @@ pytest_plugins = ["conformance.properties"]
 @pytest.mark.stateful
 @pytest.mark.clause(*properties.STATEFUL_CLAUSES)
 def test_generated_call_sequences_keep_the_contract(property_guard: properties.Guard) -> None:
-    property_guard.run_state_machine()
+    properties.run_sequences(property_guard)

@@ -1,0 +1,104 @@
+"""The run's schemathesis configuration, and the spec loaded as a schemathesis schema with it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import schemathesis
+from schemathesis.config import SchemathesisConfig
+
+from conformance.settings import Settings
+from conformance.spec import load_spec, spec_path
+
+__all__ = ["configure_pending", "load_schema", "operation_id", "schemathesis_config"]
+
+
+def schemathesis_config(settings: Settings | None) -> dict[str, Any]:
+    """The run's schemathesis configuration, in ``schemathesis.toml`` form."""
+    no = {"enabled": False}
+    config: dict[str, Any] = {
+        "generation": {"mode": "all"},  # trap 9: positive and negative, said explicitly
+        "checks": {
+            # HTTP method semantics outside the contract: no clause to report them under.
+            "unsupported_method": no, "allow_header_conformance": no,
+            "object_level_authorization": no,
+            "use_after_free": {"enabled": True}, "ensure_resource_availability": {"enabled": True},
+        },
+        "operations": [
+            # Trap 7: negative multipart bodies are often still valid forms. Whether a
+            # positive create is accepted depends on the index existing, which the spec
+            # cannot say: the guard's CREATE-OK / CREATE-REJECTS checks judge creates.
+            {"include-operation-id": "createTask",
+             "checks": {"negative_data_rejection": no, "positive_data_acceptance": no}},
+            # Index creation is provisioning only: the contract does not say what it refuses.
+            {"include-operation-id": "createIndex", "checks": {"negative_data_rejection": no}},
+            # An unknown well-formed ID may answer 400 resource_not_exist (DEL-UNKNOWN).
+            *({"include-operation-id": op, "checks": {"positive_data_acceptance": {
+                "expected-statuses": ["2xx", "400", "401", "404", "429"]}}}
+              for op in ("retrieveTask", "deleteTask", "deleteVideo", "deleteIndex")),
+        ],
+    }
+    if settings is not None:
+        profile = settings.profile
+        config["seed"] = settings.effective_seed
+        config["generation"].update({"max-examples": profile.examples,
+                                     "deterministic": profile.derandomize})
+        if not profile.derandomize:  # Hypothesis: derandomize implies no database
+            config["generation"]["database"] = str(settings.report_dir / "hypothesis")
+        config["phases"] = {"stateful": {"max-steps": profile.stateful_steps}}
+        if settings.base_url:
+            config["base-url"] = settings.base_url
+        if settings.api_key is not None:
+            config["auth"] = {"openapi": {"x-api-key": {"api_key": settings.api_key.reveal()}}}
+    return config
+
+
+_PENDING: list[Any] = []
+_RUN: dict[str, Settings] = {}
+
+
+def load_schema(settings: Settings | None = None, excluded: tuple[str, ...] = ()) -> Any:
+    """The spec as a schemathesis schema, configured for the run now or by
+    ``configure_pending`` (a test module loads it at import time, before any run state is
+    reachable)."""
+    settings = settings or _RUN.get("settings")
+    config = SchemathesisConfig.from_dict(schemathesis_config(settings))
+    schema: Any = schemathesis.openapi.from_path(spec_path(), config=config)
+    if excluded:
+        schema = schema.exclude(operation_id=list(excluded))
+    if settings is None:
+        _PENDING.append(schema)
+    return schema
+
+
+def configure_pending(settings: Settings) -> None:
+    """Configure for this run every schema loaded before it was known, and those loaded later."""
+    _RUN["settings"] = settings
+    while _PENDING:
+        _configure_in_place(_PENDING.pop(), settings)
+
+
+def _configure_in_place(schema: Any, settings: Settings) -> None:
+    """``parametrize()`` clones the schema but shares its config object: update that object."""
+    fresh = SchemathesisConfig.from_dict(schemathesis_config(settings)).projects.get(
+        schema.raw_schema)
+    target = schema.config
+    names = {n for cls in type(fresh).__mro__ for n in getattr(cls, "__slots__", ())}
+    for name in names - {"_parent", "__weakref__", "__dict__"}:
+        if hasattr(fresh, name):
+            setattr(target, name, getattr(fresh, name))
+    target._source_keys = fresh._source_keys
+    target._parent.update(seed=settings.effective_seed, max_failures=None)
+
+
+_LABELS: dict[str, str] = {}
+
+
+def operation_id(label: str | None) -> str:
+    """The spec's operationId for a schemathesis operation label (``"DELETE /tasks/{id}"``)."""
+    if not _LABELS:
+        spec = load_spec(spec_path())
+        _LABELS.update({f"{method.upper()} {path}": op["operationId"]
+                        for path, item in spec["paths"].items() for method, op in item.items()
+                        if isinstance(op, dict) and "operationId" in op})
+    return _LABELS.get(label or "", "")

@@ -1,0 +1,292 @@
+"""The guard between generated requests and the wire: safety rewrite, creation within the run's
+budget, pacing and 429 waits, and every exchange into the transcript and ledger."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import requests
+from schemathesis import GenerationMode
+
+from conformance.client import Exchange, Transcript, backoff_delay, retry_after_seconds
+from conformance.generation import operation_id
+from conformance.judging import DELETES, Grant, contract_checks, json_body
+from conformance.media import sample_video
+from conformance.provisioning import BudgetExceeded, Ledger, Provisioner
+from conformance.settings import Settings
+
+__all__ = ["CLIENT_TASKS", "IMPOSSIBLE_PREFIX", "LIVE_TASK_ALLOWANCE",
+           "LOOPBACK_TASK_ALLOWANCE", "Guard"]
+
+# Safety: the live API's IDs are MongoDB ObjectIds whose first four bytes are the creation
+# time in seconds. An ID that starts with ffffffff would be made in 2106, so no resource has
+# it. Every 24-hex run in a path ID (or a create's index_id) that does not name a resource
+# this run's property tests created gets that prefix, whatever else the value holds.
+IMPOSSIBLE_PREFIX = "ffffffff"
+_HEX_RUN = re.compile(r"[0-9a-fA-F]{24,}")
+LIVE_TASK_ALLOWANCE, LIVE_INDEX_ALLOWANCE = 2, 1
+LOOPBACK_TASK_ALLOWANCE, LOOPBACK_INDEX_ALLOWANCE = 40, 200
+# One budget per run: a property-test create is granted only when the provisioner reserves
+# it from the run's task and upload budget, within the caps above. The scenario tests need
+# their own tasks: the pool's 3 and test_02's 1 to 3 fresh ones come first (file order), the
+# client category's 1 to 2 fresh ones (test_30) come after the property tests. So while
+# client tests are still to run, CLIENT_TASKS stay unspent: under nightly --max-tasks 8 the
+# property tests get 8 - (3 + 1..3) - 2 = 0 to 2 creates, and the client category its 2.
+CLIENT_TASKS = 2
+UNREACHABLE_VIDEO_URL = "https://video.invalid/conformance-property-test"
+"""``.invalid`` never resolves (RFC 6761), and no video extension: the task fails."""
+
+
+class Guard:
+    """Everything between a generated case and the wire: the safety rewrite, the creation
+    budget, pacing and 429 waits, the transcript and ledger."""
+
+    def __init__(self, settings: Settings, transcript: Transcript, ledger: Ledger,
+                 provisioner: Provisioner, *, keep_for_later: int = 0) -> None:
+        assert settings.base_url is not None and settings.api_key is not None
+        self.settings, self.transcript, self.ledger = settings, transcript, ledger
+        self.provisioner = provisioner
+        self.base_url = settings.base_url
+        self._key = settings.api_key.reveal()
+        loopback = settings.is_loopback
+        self.task_allowance = LOOPBACK_TASK_ALLOWANCE if loopback else LIVE_TASK_ALLOWANCE
+        self.keep_for_later = keep_for_later  # of the run's budget, for tests after these
+        self.over_budget = 0
+        self.index_allowance = LOOPBACK_INDEX_ALLOWANCE if loopback else LIVE_INDEX_ALLOWANCE
+        self.tasks_created = self.indexes_created = 0
+        self._grants = self._index_grants = 0
+        self.tasks: set[str] = set()
+        self.videos: dict[str, str] = {}  # video_id -> index_id
+        self.indexes: set[str] = set()
+        self.requests = 0
+        self._decided: dict[str, Grant] = {}
+        self._exchanges: dict[str, Exchange] = {}
+        self._lock = threading.Lock()
+        self._interval = 1.0 / settings.effective_rate if settings.effective_rate else 0.0
+        self._next_send = 0.0
+        self.session = requests.Session()
+        self.log_path = settings.report_dir / "properties-requests.jsonl"
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = self.log_path.open("a", encoding="utf-8")
+        self._schemas: list[Any] = []
+
+    def close(self) -> None:
+        self._log.close()
+        self.session.close()
+        for schema in self._schemas:
+            schema.hooks.unregister(self._after_call)
+
+    def attach(self, schema: Any) -> Any:
+        """Record every call made for ``schema`` (check replays too) into transcript and ledger."""
+        if all(schema is not known for known in self._schemas):
+            schema.hooks.register_hook_with_name(self._after_call, "after_call")
+            self._schemas.append(schema)
+        return schema
+
+    # -- safety ------------------------------------------------------------------------------
+
+    def _confine(self, value: Any, own: set[str]) -> Any:
+        if not isinstance(value, str) or value in own:
+            return value
+        return _HEX_RUN.sub(lambda m: IMPOSSIBLE_PREFIX + m.group()[8:], value)
+
+    def secure(self, case: Any) -> bool:
+        """Rewrite ``case`` in place so it can only touch this run's property-test resources;
+        False when it must not be sent at all (an index create beyond the allowance)."""
+        linked = case._override  # values links put in, before the rewrite
+        try:
+            return self._secure(case)
+        finally:
+            _count_as_generated(case, linked)
+
+    def _secure(self, case: Any) -> bool:
+        op = operation_id(case.operation.label)
+        params = case.path_parameters or {}
+        run_index = {self.provisioner.index_id()} if op == "deleteVideo" and self.videos \
+            else set()
+        own = {"task_id": self.tasks, "video-id": set(self.videos),
+               "index-id": self.indexes | run_index}
+        for name, value in list(params.items()):
+            params[name] = self._confine(value, own.get(name, set()))
+        # Only a positive case that carries the key may create; a keyless one is AUTH-REQUIRED's.
+        positive = (case.meta is not None and case.meta.generation.mode == GenerationMode.POSITIVE
+                    and (case.headers or {}).get("x-api-key") == self._key)
+        if op == "createTask":
+            self._place_task(case, positive)
+        elif op == "createIndex":
+            # Any index create may succeed (a lax target accepts bad data): all count.
+            with self._lock:
+                if self._index_grants >= self.index_allowance:
+                    return False
+                self._index_grants += 1
+                number = self._index_grants
+            if positive and isinstance(case.body, dict):
+                self._name_index(case.body, number)
+        return True
+
+    def _name_index(self, body: dict[str, Any], number: int) -> None:
+        body["index_name"] = f"conformance-{self.settings.run_id}_p{number}"
+        for model in body.get("models") or []:
+            if isinstance(model, dict):
+                model["model_name"] = "marengo3.0"  # the one model provisioning uses
+
+    def _place_task(self, case: Any, positive: bool) -> None:
+        body = case.body
+        if not isinstance(body, dict):
+            return
+        upload = not ("video_url" in body and "video_file" not in body)
+        with self._lock:
+            grant = positive and self._grants < self.task_allowance and self._reserve(upload)
+            if grant:
+                self._grants += 1
+        if not grant:
+            # Into an index that cannot exist: whatever the value, no hex run names one.
+            body["index_id"] = self._confine(body.get("index_id"), set())
+            if positive:
+                self._decided[case.id] = Grant(False)
+            return
+        body["index_id"] = self.provisioner.index_id()
+        # An upload becomes the real sample (a task headed for ready, whose video must be
+        # deleted first); a URL becomes one that cannot be fetched (a task headed for failed).
+        if not upload:
+            body["video_url"] = self.settings.failing_video_url or UNREACHABLE_VIDEO_URL
+        else:
+            body.pop("video_url", None)
+            body["video_file"] = sample_video()
+        metadata = body.get("user_metadata")
+        if metadata is not None and not _is_json_object(metadata):
+            body["user_metadata"] = json.dumps({"generated": str(metadata)[:200]})
+        self._decided[case.id] = Grant(True)
+
+    def _reserve(self, upload: bool) -> bool:
+        """Spend one task (and the sample's bytes) from the run's budget; False when spent."""
+        try:
+            self.provisioner.reserve_task(len(sample_video()) if upload else 0,
+                                          leave=self.keep_for_later)
+        except BudgetExceeded:
+            self.over_budget += 1
+            return False
+        return True
+
+    # -- sending and recording ---------------------------------------------------------------
+
+    def call_kwargs(self) -> dict[str, Any]:
+        return {"base_url": self.base_url, "session": self.session, "timeout": 30}
+
+    def send(self, case: Any) -> Any:
+        """Send with pacing; 429s are waited out (RATE-LIMIT), never judged."""
+        for attempt in range(6):
+            self._pace()
+            response = case.call(**self.call_kwargs())
+            if response.status_code != 429 or attempt == 5:
+                return response
+            wait = retry_after_seconds(response.headers.get("retry-after", [None])[0])
+            time.sleep(min(60.0, backoff_delay(attempt) if wait is None else wait))
+        raise AssertionError("unreachable")
+
+    def _pace(self) -> None:
+        if not self._interval:
+            return
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next_send)
+            self._next_send = slot + self._interval
+        if slot > now:
+            time.sleep(slot - now)
+
+    def _after_call(self, context: Any, case: Any, response: Any) -> None:
+        self.requests += 1
+        exchange = self._record(case, response)
+        self._exchanges[case.id] = exchange
+        op = operation_id(case.operation.label)
+        body = json_body(response) if 200 <= response.status_code < 300 else None
+        if op == "createTask" and isinstance(body, dict) and isinstance(body.get("_id"), str):
+            index_id = str((case.body or {}).get("index_id"))
+            self.tasks.add(body["_id"])
+            self.tasks_created += 1
+            self.ledger.add("task", body["_id"], index_id=index_id)
+            if isinstance(body.get("video_id"), str):
+                self.videos[body["video_id"]] = index_id
+                self.ledger.add("video", body["video_id"], index_id=index_id, task_id=body["_id"])
+        elif op == "createIndex" and isinstance(body, dict) and isinstance(body.get("_id"), str):
+            self.indexes.add(body["_id"])
+            self.indexes_created += 1
+            self.ledger.add("index", body["_id"], name=str((case.body or {}).get("index_name")))
+        elif 200 <= response.status_code < 300 and op in DELETES:
+            kind, name = DELETES[op]
+            self.provisioner.note_deleted(kind, str((case.path_parameters or {}).get(name)))
+
+    def _record(self, case: Any, response: Any) -> Exchange:
+        request = response.request
+        sent_key = request.headers.get("x-api-key")
+        label = "none" if sent_key is None else "primary" if sent_key == self._key else "invalid"
+        headers = {k: ("$TWELVELABS_API_KEY" if k.lower() == "x-api-key" else self._scrub(v))
+                   for k, v in request.headers.items()}
+        form: tuple[tuple[str, str], ...] = ()
+        files: tuple[tuple[str, str, int], ...] = ()
+        text = ""
+        if operation_id(case.operation.label) == "createTask" and isinstance(case.body, dict):
+            form = tuple((k, self._scrub(str(v))) for k, v in case.body.items()
+                         if not isinstance(v, bytes))
+            files = tuple((k, "upload", len(v)) for k, v in case.body.items()
+                          if isinstance(v, bytes))
+        elif request.body:
+            raw = request.body
+            text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+        exchange = Exchange(
+            method=str(request.method), url=self._scrub(str(request.url)),
+            request_headers=headers, request_body=self._scrub(text[:2000]),
+            status=response.status_code,
+            response_headers={k: self._scrub(", ".join(v)) for k, v in response.headers.items()},
+            response_body=self._scrub(response.content[:2000].decode("utf-8", "replace")),
+            elapsed_ms=round(response.elapsed * 1000, 1), key_label=label, form=form,
+            files=files, json_body=bool(text))
+        self.transcript.append(exchange)
+        self._log.write(json.dumps({"method": exchange.method, "url": exchange.url,
+                                    "status": exchange.status}) + "\n")
+        return exchange
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._key, "$TWELVELABS_API_KEY") if self._key else text
+
+    def checks_for(self, case: Any) -> list[Callable[..., Any]]:
+        """Our checks for this case, bound to what the guard recorded and decided of it."""
+        return contract_checks(operation_id(case.operation.label),
+                               self._exchanges.get(case.id), self._decided.get(case.id))
+
+    def summary(self) -> str:
+        return (f"property tests: {self.requests} requests, {self.tasks_created} task(s) and "
+                f"{self.indexes_created} index(es) created (allowance {self.task_allowance} "
+                f"and {self.index_allowance}, tasks from the run's budget keeping "
+                f"{self.keep_for_later} for later tests; {self.over_budget} create(s) past "
+                f"the budget sent to an index that cannot exist); request log {self.log_path}")
+
+
+def _count_as_generated(case: Any, linked: Any) -> None:
+    """schemathesis takes any value that differs from the generated one for a link's (its
+    stateful checks then trust it); the guard's rewrites are folded into the generated values
+    instead. Reaches into ``Case._components``: pinned by schemathesis<5."""
+    for location, stored in getattr(case, "_components", {}).items():
+        current = case.get_container(location)
+        if not (stored.is_generated and isinstance(stored.value, dict)
+                and isinstance(current, dict)):
+            continue
+        kept = getattr(linked, location.container_name, {}) or {}
+        for name in list(stored.value):
+            if name not in current and name not in kept:
+                del stored.value[name]
+        for name, value in current.items():
+            if name not in kept:
+                stored.value[name] = value
+
+
+def _is_json_object(text: Any) -> bool:
+    try:
+        return isinstance(json.loads(text), dict)
+    except (TypeError, ValueError):
+        return False

@@ -1,0 +1,146 @@
+"""How a generated answer is judged: our contract checks in schemathesis' check signature, and
+the clause each failed check names."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from schemathesis.core.failures import CustomFailure, Failure, FailureGroup
+
+from conformance import checks
+from conformance.clauses import ContractViolation
+from conformance.client import Exchange
+from conformance.generation import operation_id
+from conformance.plugin import register_violation_mapper
+
+__all__ = ["DELETES", "Grant", "clause_for", "contract_checks", "failure_clauses", "json_body",
+           "naming_clauses"]
+
+# Clause a failure of each kind means, by operation (see clause_for).
+SHAPE = {"createTask": "CREATE-OK", "listTasks": "LIST-SHAPE", "retrieveTask": "TASK-SHAPE",
+         "deleteTask": "DEL-204", "deleteVideo": "DEL-204", "deleteIndex": "DEL-204",
+         # No clause covers index creation; provisioning relies on it like on task creation.
+         "createIndex": "CREATE-OK"}
+REJECTS = {"createTask": "CREATE-REJECTS", "listTasks": "LIST-FILTER-SORT",
+           "retrieveTask": "DEL-MALFORMED",
+           "deleteTask": "DEL-MALFORMED", "deleteVideo": "DEL-MALFORMED",
+           "deleteIndex": "DEL-MALFORMED"}
+ACCEPTS = {**SHAPE, "listTasks": "LIST-FILTER-SORT", "deleteTask": "DEL-UNKNOWN",
+           "deleteVideo": "DEL-UNKNOWN", "deleteIndex": "DEL-UNKNOWN"}
+FIXED = {"not_a_server_error": "NO-5XX", "ignored_auth": "AUTH-REQUIRED",
+         "missing_required_header": "AUTH-REQUIRED", "use_after_free": "DEL-GONE",
+         "ensure_resource_availability": "CREATE-OK"}
+DELETES = {"deleteTask": ("task", "task_id"), "deleteVideo": ("video", "video-id"),
+           "deleteIndex": ("index", "index-id")}
+"""Delete operations: the kind of resource each removes and its path parameter."""
+
+
+def clause_for(check: str, operation: str, status: int | None) -> str | None:
+    """The clause a failed schemathesis check breaks, for this operation and answer status."""
+    if check in FIXED:
+        return FIXED[check]
+    if check == "negative_data_rejection":
+        return REJECTS.get(operation)
+    if check == "positive_data_acceptance":
+        return ACCEPTS.get(operation)
+    if status is not None and status >= 500:
+        return "NO-5XX"
+    if status is not None and 400 <= status < 500 and check != "status_code_conformance":
+        return "ERR-ENVELOPE"  # a 4xx body or content type off the declared envelope
+    return SHAPE.get(operation)
+
+
+def _failure_clause(failure: BaseException) -> str | None:
+    found = getattr(failure, "conformance_clause", None)
+    if found:
+        return str(found)
+    if isinstance(failure, CustomFailure) and isinstance(failure.exception, ContractViolation):
+        return failure.exception.clause_id
+    if isinstance(failure, Failure) and failure.checks:
+        return clause_for(failure.checks[0], operation_id(failure.operation), None)
+    return None
+
+
+@register_violation_mapper
+def failure_clauses(exc: BaseException) -> list[str] | None:
+    """Clause IDs of a schemathesis failure (or group of them); None for other exceptions."""
+    if isinstance(exc, FailureGroup):
+        found = [_failure_clause(f) for f in exc.exceptions]
+        return list(dict.fromkeys(c for c in found if c)) or None
+    if isinstance(exc, Failure):
+        clause = _failure_clause(exc)
+        return [clause] if clause else None
+    return None
+
+
+@contextmanager
+def naming_clauses(case: Any, response: Any) -> Iterator[None]:
+    """Tag each failure with its clause while the answer's status is still known."""
+    try:
+        yield
+    except FailureGroup as group:
+        op = operation_id(case.operation.label)
+        for failure in group.exceptions:
+            clause = _failure_clause(failure) if isinstance(failure, CustomFailure) else (
+                clause_for(failure.checks[0], op, response.status_code)
+                if failure.checks else None)
+            if clause:
+                failure.conformance_clause = clause  # type: ignore[attr-defined]
+        raise
+
+
+@dataclass
+class Grant:
+    granted: bool
+    """True: sent into the run's index, so it must be accepted (CREATE-OK); False: sent to
+    an index that cannot exist, so it must be refused (CREATE-REJECTS)."""
+
+
+def contract_checks(op: str, exchange: Exchange | None,
+                    grant: Grant | None) -> list[Callable[..., Any]]:
+    """Our checks for one case of operation ``op``, to add to schemathesis' configured
+    defaults (trap 8); ``exchange`` is what was recorded of the answer, for reproduce lines."""
+
+    def error_answer_has_envelope(ctx: Any, response: Any, case: Any) -> None:
+        checks.error_answer_has_envelope(_as_httpx(response, exchange))
+
+    def delete_answer_is_204_without_body(ctx: Any, response: Any, case: Any) -> None:
+        if op in DELETES and 200 <= response.status_code < 300:
+            checks.delete_answer_is_204_without_body(_as_httpx(response, exchange))
+
+    def task_object_is_well_formed(ctx: Any, response: Any, case: Any) -> None:
+        if op == "retrieveTask" and response.status_code == 200:
+            checks.task_object_is_well_formed(json_body(response),
+                                              response=_as_httpx(response, exchange))
+
+    def create_is_judged(ctx: Any, response: Any, case: Any) -> None:
+        if grant is not None and response.status_code != 429:
+            answer = _as_httpx(response, exchange)
+            (checks.create_answer_is_ok if grant.granted else checks.create_is_rejected)(answer)
+
+    found = [error_answer_has_envelope, delete_answer_is_204_without_body,
+             task_object_is_well_formed]
+    return [*found, create_is_judged] if op == "createTask" else found
+
+
+def _as_httpx(response: Any, exchange: Exchange | None) -> httpx.Response:
+    headers = [(k, v) for k, values in response.headers.items() for v in values]
+    answer = httpx.Response(response.status_code, headers=headers, content=response.content,
+                            request=httpx.Request(response.request.method,
+                                                  str(response.request.url)))
+    if exchange is not None:
+        answer.extensions["conformance.exchange"] = exchange
+    return answer
+
+
+def json_body(response: Any) -> Any:
+    """A schemathesis response's JSON body, or None."""
+    try:
+        return json.loads(response.content)
+    except ValueError:
+        return None
