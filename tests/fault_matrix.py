@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -79,6 +80,18 @@ class Outcome:
     summary: dict[str, Any] | None = None
     problem: str | None = None  # the run itself went wrong (no summary, timeout, no emulator)
     tail: str = ""
+    messages: dict[str, str] = field(default_factory=dict)  # test name -> junit message
+
+    def unexplained_errors(self) -> list[str]:
+        """Harness errors whose message names none of the clauses this case is meant to break.
+
+        A fault that destroys a later test's subject leaves that test an error saying so
+        ("nothing to judge (see DEL-TERMINAL-ONLY)"); any other harness error is noise.
+        """
+        return [t["nodeid"] for t in (self.summary or {}).get("tests", [])
+                if t.get("outcome") == "error" and not any(
+                    cid in self.messages.get(t["nodeid"].split("::", 1)[-1], "")
+                    for cid in self.case.expected)]
 
     @property
     def clause_outcomes(self) -> dict[str, str]:
@@ -118,11 +131,9 @@ def judge(outcome: Outcome) -> list[str]:
     if collateral := failed - expected:
         problems.append(f"clause(s) failed that this {case.kind} does not break: "
                         f"{', '.join(sorted(collateral))}")
-    # Under a fault, tests whose precondition the fault destroyed end as harness errors that
-    # point at the broken clause ("nothing to judge (see DEL-TERMINAL-ONLY)"): not noise.
-    # Anywhere else a harness error is.
-    if case.kind != "fault" and (errored := outcome.tests_with("error")):
-        problems.append(f"test(s) ended in a harness error: {'; '.join(errored)}")
+    if errored := outcome.unexplained_errors():
+        problems.append("test(s) ended in a harness error that names no clause this case "
+                        f"breaks: {'; '.join(errored)}")
     if case.kind != "fault":
         # Two accounts are configured: every clause must have been judged, and passed.
         unjudged = {cid for cid, got in outcome.clause_outcomes.items()
@@ -219,11 +230,23 @@ def run_case(case: Case, workdir: Path, time_scale: float = 1.0) -> Outcome:
     outcome.seconds = time.monotonic() - started
     try:
         outcome.summary = json.loads((reports / "summary.json").read_text())
+        outcome.messages = _junit_messages(reports / "junit.xml")
     except (OSError, ValueError):
         log = workdir / "run.log"
         lines = log.read_text(errors="replace").strip().splitlines() if log.exists() else []
         outcome.tail = " | ".join(lines[-3:])
     return outcome
+
+
+def _junit_messages(path: Path) -> dict[str, str]:
+    """The failure or error text of each test in a run's junit.xml, by test name."""
+    try:
+        root = ET.parse(path).getroot()
+    except (OSError, ET.ParseError):
+        return {}
+    return {case.get("name", ""): " ".join(f"{f.get('message') or ''} {f.text or ''}"
+                                           for f in [*case.iter("error"), *case.iter("failure")])
+            for case in root.iter("testcase")}
 
 
 def run_matrix(selected: Sequence[Case], root: Path, workers: int = DEFAULT_WORKERS,
