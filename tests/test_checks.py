@@ -346,3 +346,39 @@ def test_a_malformed_id_is_never_well_formed_and_never_leaves_the_tasks_path(wir
 def test_an_unknown_id_is_well_formed_but_dates_from_1970(task_id: str) -> None:
     assert re.fullmatch(r"[0-9a-f]{24}", task_id)
     assert task_id.startswith(IMPOSSIBLE_PREFIX)
+
+
+PLAIN = {"content-type": "text/plain"}
+
+
+@pytest.mark.parametrize(("check", "response", "args"), [
+    (checks.answer_is_unauthorized, 401, ()),
+    (checks.delete_is_refused, 400, ()),
+    (checks.delete_is_refused, 400, ("DEL-VIDEO-FIRST",)),
+    (checks.create_is_rejected, 400, ()),
+    (checks.unknown_id_answer_is_not_found, 404, ()),
+    (checks.malformed_id_answer_is_client_error, 400, ()),
+    (checks.foreign_access_is_refused, 404, ()),
+], ids=["auth", "refusal", "video-first", "create", "unknown", "malformed", "foreign"])
+def test_a_json_error_body_declared_as_text_breaks_only_the_envelope(
+        check: Any, response: int, args: tuple[str, ...]) -> None:
+    plain = answer(response, content=b'{"code":"x_y","message":"said as text"}', headers=PLAIN)
+    check(plain, *args)  # the clause about the status reads the body whatever its type
+    breaks("ERR-ENVELOPE", checks.error_answer_has_envelope, plain)
+
+
+def test_an_answer_without_a_readable_error_body_breaks_the_clause_once_worded() -> None:
+    unreadable = answer(401, content=b"denied", headers=PLAIN)
+    violation = breaks("AUTH-REQUIRED", checks.answer_is_unauthorized, unreadable)
+    assert violation.message.count("with an error body") == 1, violation.message
+    assert "not a JSON object" in violation.message
+    no_code = answer(400, content=b'{"message":"m"}', headers=PLAIN)
+    assert "'code' is missing" in breaks("CREATE-REJECTS", checks.create_is_rejected,
+                                         no_code).message
+    wrong_status = breaks("DEL-TERMINAL-ONLY", checks.delete_is_refused, answer(204))
+    assert wrong_status.message.count("with an error body") == 1, wrong_status.message
+    refusal = answer(400, content=b'{"code":"task_cannot_be_deleted","message":"m"}',
+                     headers=PLAIN)
+    checks.refusal_code_is_task_cannot_be_deleted(refusal)
+    checks.answer_says_task_is_gone(
+        answer(404, content=b'{"code":"resource_not_exist","message":"m"}', headers=PLAIN))
