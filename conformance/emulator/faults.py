@@ -41,7 +41,8 @@ FAULTS: dict[str, Fault] = _faults(
     ("second-delete-204", "DEL-GONE",
      "Deleting an already deleted task answers 204 again."),
     ("unknown-id-delete-204", "DEL-UNKNOWN",
-     "Deleting a well-formed ID that never existed answers 204."),
+     "Deleting a well-formed ID that no account ever held answers 204 (another account's "
+     "task, live or deleted, still answers 404)."),
     ("malformed-id-accepted", "DEL-MALFORMED",
      "Deleting a malformed task ID (a path segment that is not 24 lowercase hex) answers 204."),
     ("delete-without-key-accepted", "AUTH-REQUIRED",
@@ -56,7 +57,8 @@ FAULTS: dict[str, Fault] = _faults(
     ("server-error-on-bad-query", "NO-5XX",
      "A list query value that is not a number where one is expected answers 500."),
     ("server-error-on-unknown-retrieve", "NO-5XX",
-     "Retrieving a well-formed ID that never existed answers 500."),
+     "Retrieving a well-formed ID that no account ever held answers 500 (another account's "
+     "task still answers 404)."),
     ("task-bad-status-enum", "TASK-SHAPE",
      "Retrieve renders hls.status in lowercase ('complete'), outside its enum."),
     ("duration-as-string", "TASK-SHAPE",

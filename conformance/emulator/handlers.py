@@ -90,8 +90,8 @@ async def retrieve_task(request: Request, ctx: Context, account: str) -> Respons
         task = ctx.store.get_task(account, task_id)
     except NotFound:
         _refuse_foreign(ctx, account, task_id)
-        if ctx.sw.fault("server-error-on-unknown-retrieve") and not ctx.store.was_deleted(
-                account, task_id):
+        if ctx.sw.fault("server-error-on-unknown-retrieve") and not ctx.store.ever_existed(
+                task_id):
             raise ApiError(500, "internal_error", "Unexpected lookup failure.") from None
         raise
     return json_response(task_body(task, ctx.now(), ctx.sw), ctx.sw)

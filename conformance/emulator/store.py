@@ -237,8 +237,10 @@ class Store:
     def belongs_to_another(self, account: str, task_id: str) -> bool:
         return any(task_id in acc.tasks for key, acc in self._accounts.items() if key != account)
 
-    def was_deleted(self, account: str, task_id: str) -> bool:
-        return task_id in self._account(account).tombstones
+    def ever_existed(self, task_id: str) -> bool:
+        """Whether any account holds or held this task: faults about unknown IDs spare these."""
+        return any(task_id in acc.tasks or task_id in acc.tombstones
+                   for acc in self._accounts.values())
 
     def delete_task(self, account: str, task_id: str) -> None:
         with self._lock:
@@ -247,7 +249,7 @@ class Store:
             if task is None:
                 if task_id in acc.tombstones and "second-delete-204" in self._faults:
                     return
-                if task_id not in acc.tombstones and "unknown-id-delete-204" in self._faults:
+                if "unknown-id-delete-204" in self._faults and not self.ever_existed(task_id):
                     return
                 raise NotFound("resource_not_exist", f"Task {task_id} does not exist.")
             self._check_deletable(task)

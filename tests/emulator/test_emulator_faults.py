@@ -196,3 +196,17 @@ def test_unknown_fault_and_variation_names_are_refused_with_the_catalogue() -> N
         create_app(faults=["nope"])
     with pytest.raises(ValueError, match="unknown variation 'nada'"):
         create_app(variations=["nada"])
+
+
+@pytest.mark.parametrize("name", ["unknown-id-delete-204", "server-error-on-unknown-retrieve"])
+def test_unknown_id_faults_spare_tasks_another_account_holds_or_held(
+        make_api: Callable[..., Api], name: str) -> None:
+    api = make_api(faults=[name])
+    other = api.as_key(SECOND_KEY)
+    index = api.create_index()
+    live = _final(api, index, "failed")["_id"]
+    deleted = _gone(api, index)
+    for task_id in (live, deleted):
+        assert other.delete(task_id).status_code == 404
+        assert other.retrieve(task_id).status_code == 404
+    assert api.retrieve(live).status_code == 200
