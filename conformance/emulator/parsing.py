@@ -153,16 +153,17 @@ def list_query(request: Request, sw: Switches) -> ListQuery:
             raise invalid(f"The {name} parameter is given more than once.")
         return values[0]
 
-    page = _number(one("page"), "page", int, sw, minimum=1) or 1
-    limit = _number(one("page_limit"), "page_limit", int, sw, minimum=1) or 10
+    page = _default(_number(one("page"), "page", int, sw, minimum=1), 1)
+    limit = _default(_number(one("page_limit"), "page_limit", int, sw, minimum=1), 10)
     if limit > MAX_PAGE_LIMIT:
         if not sw.variation("clamp-page-limit"):
             raise invalid(f"The page_limit parameter must be at most {MAX_PAGE_LIMIT}.")
         limit = MAX_PAGE_LIMIT
-    sort_by = one("sort_by") or "created_at"
+    # an empty value is a bad value, not an absent one: only a missing key takes the default
+    sort_by = _default(one("sort_by"), "created_at")
     if sort_by not in ("created_at", "updated_at"):
         raise invalid("The sort_by parameter must be created_at or updated_at.")
-    sort_option = one("sort_option") or "desc"
+    sort_option = _default(one("sort_option"), "desc")
     if sort_option not in ("asc", "desc"):
         raise invalid("The sort_option parameter must be asc or desc.")
     statuses = params.get("status")
@@ -180,6 +181,10 @@ def list_query(request: Request, sw: Switches) -> ListQuery:
         height=_number(one("height"), "height", int, sw),
         created_at=_moment(one("created_at"), "created_at"),
         updated_at=_moment(one("updated_at"), "updated_at"))
+
+
+def _default(value: Any, default: Any) -> Any:
+    return default if value is None else value
 
 
 def _number(value: str | None, name: str, kind: type, sw: Switches, *,

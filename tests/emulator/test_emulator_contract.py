@@ -272,6 +272,10 @@ def test_list_filters_by_index_and_status_and_sorts_both_ways(api: Api, index: s
     {"sort_by": "name"}, {"sort_option": "up"}, {"status": "done"}, {"index_id": "zz"},
     {"duration": "nan"}, {"width": "wide"}, {"created_at": "yesterday"},
     {"updated_at": "2024-01-01"}, {"page": str(10**30)}, {"page": ["1", "2"]},
+    # an empty value is a bad value, never the default
+    {"sort_by": ""}, {"sort_option": ""}, {"page": ""}, {"page_limit": ""}, {"status": ""},
+    {"index_id": ""}, {"duration": ""}, {"width": ""}, {"height": ""}, {"created_at": ""},
+    {"updated_at": ""},
 ])
 def test_bad_list_queries_answer_400_envelopes(api: Api, params: dict) -> None:
     answer = api.list(**params)
