@@ -99,6 +99,8 @@ class PoolTask:
     reads: list[str] = field(default_factory=list)
     """Statuses the tests read after provisioning, in order."""
     deleted: bool = False
+    destroyed_by: str | None = None
+    """The clause whose violation destroyed the task (None: the suite deleted it itself)."""
 
 
 class Pool:
@@ -126,9 +128,24 @@ class Pool:
     def __getitem__(self, role: str) -> PoolTask:
         task = self.tasks[role]
         if task.deleted:
-            raise ProvisioningError(f"the pool's {role} task was already deleted by an "
-                                    "earlier test; run the suite in its file order")
+            raise ProvisioningError(f"the pool's {role} task {self.gone_reason(role)}")
         return task
+
+    def destroyed(self, role: str, clause_id: str) -> None:
+        """An answer that broke ``clause_id`` destroyed this task: later tests that needed it
+        report an error citing that clause, not a failure of their own."""
+        with self._lock:
+            task = self.tasks[role]
+            task.deleted = True
+            task.destroyed_by = task.destroyed_by or clause_id
+
+    def gone_reason(self, role: str) -> str:
+        """Why a deleted pool task is gone, as the end of a sentence about it."""
+        clause_id = self.tasks[role].destroyed_by
+        if clause_id is not None:
+            return (f"was destroyed by an earlier answer that broke {clause_id}; nothing "
+                    f"left to judge here (see {clause_id})")
+        return "was already deleted by an earlier test; run the suite in its file order"
 
     @property
     def index_id(self) -> str:
@@ -169,7 +186,8 @@ class Deletions:
     failed_task: PoolTask
     ready_task: PoolTask
     failed_delete: httpx.Response | None
-    """None when the failed task was gone before its delete (an earlier test saw why)."""
+    """None when the failed task was gone before its delete; ``failed_gone`` says why."""
+    failed_gone: str | None
     ready_refused: httpx.Response
     ready_after_refusal: httpx.Response
     video_delete: httpx.Response
@@ -185,15 +203,21 @@ def deletions(api: ApiClient, pool: Pool, provisioner: Provisioner) -> Deletions
     the tests (the checked client would stop the scenario at the first surprise)."""
     raw = api.unchecked()
     failed, ready = pool.tasks["doomed_failed"], pool["doomed_ready"]
-    failed_delete = None
-    if not failed.deleted and pool.read("doomed_failed", raw).status_code == 200:
+    failed_delete, failed_gone = None, None
+    if failed.deleted:
+        failed_gone = pool.gone_reason("doomed_failed")
+    elif (read := pool.read("doomed_failed", raw)).status_code == 200:
         failed_delete = raw.delete_task(failed.task_id)
+    else:
+        failed_gone = f"could not be read before its delete (answered {read.status_code})"
     pool.read("doomed_ready")
     refused = raw.delete_task(ready.task_id)
     after = pool.read("doomed_ready", raw)
     video = raw.delete_video(ready.index_id, ready.video_id)
     ready_delete = raw.delete_task(ready.task_id)
     deleted = {}
+    if refused.is_success:
+        pool.destroyed("doomed_ready", "DEL-VIDEO-FIRST")
     for task, response in ((failed, failed_delete), (ready, refused), (ready, ready_delete)):
         if response is not None and response.is_success:
             task.deleted = True
@@ -201,7 +225,8 @@ def deletions(api: ApiClient, pool: Pool, provisioner: Provisioner) -> Deletions
             provisioner.note_deleted("task", task.task_id)
     if video.status_code == 204:
         provisioner.note_deleted("video", ready.video_id)
-    return Deletions(failed, ready, failed_delete, refused, after, video, ready_delete, deleted)
+    return Deletions(failed, ready, failed_delete, failed_gone, refused, after, video,
+                     ready_delete, deleted)
 
 
 @pytest.fixture(scope="session")

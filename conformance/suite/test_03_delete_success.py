@@ -17,8 +17,8 @@ pytestmark = pytest.mark.deletes
 def test_a_failed_task_deletes_with_204_and_no_body(deletions: Any) -> None:
     response = deletions.failed_delete
     if response is None:
-        raise ProvisioningError("the failed task was gone before its delete could be tried "
-                                "(an earlier test saw it destroyed)")
+        raise ProvisioningError("the failed task was gone before its delete could be tried: "
+                                f"it {deletions.failed_gone}")
     checks.answer_is_not_a_server_error(response)
     if response.status_code >= 400:
         checks.error_answer_has_envelope(response)
