@@ -15,11 +15,9 @@ import importlib
 import json
 import random
 import re
-import shlex
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -27,6 +25,14 @@ from urllib.parse import quote
 import httpx
 
 from conformance.settings import Secret
+from conformance.transcript import (
+    DEFAULT_KEY_VARIABLE,
+    Exchange,
+    Redactor,
+    Transcript,
+    record_exchange,
+)
+from conformance.transcript import summarise_request as summarise_request  # the old home
 
 __all__ = ["ApiClient", "ClientStats", "Exchange", "TargetUnavailable", "Transcript",
            "backoff_delay", "retry_after_seconds"]
@@ -39,107 +45,6 @@ _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS"})
 _CONNECT_ONLY = frozenset({"DELETE", "PUT"})
 _CONNECT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _INDEX_MODELS = [{"model_name": "marengo3.0", "model_options": ["visual", "audio"]}]
-_DEFAULT_VAR = "$TWELVELABS_API_KEY"
-
-
-_KEY_VARIABLE = {"second": "$TWELVELABS_SECOND_API_KEY"}
-_CURL_SKIP = frozenset({"host", "accept", "accept-encoding", "connection", "user-agent",
-                        "content-length", "content-type", "x-api-key"})
-
-
-@dataclass(frozen=True)
-class Exchange:
-    """One request and its answer (or transport error), with every key already redacted."""
-
-    method: str
-    url: str
-    request_headers: dict[str, str]
-    request_body: str
-    status: int | None
-    response_headers: dict[str, str]
-    response_body: str
-    elapsed_ms: float
-    key_label: str
-    """primary, second, other, none or invalid: which key the request carried."""
-    form: tuple[tuple[str, str], ...] = ()
-    files: tuple[tuple[str, str, int], ...] = ()
-    """Uploaded files as (field, filename, size in bytes); the bytes are never kept."""
-    json_body: bool = False
-    attempt: int = 0
-    error: str | None = None
-
-    def curl(self) -> str:
-        """A shell line that sends the same request, the key taken from the environment."""
-        parts = ["curl", "-sS", "-i", "--path-as-is", "-X", self.method, shlex.quote(self.url)]
-        if self.key_label == "invalid":
-            parts += ["-H", shlex.quote("x-api-key: not-a-valid-key")]
-        elif self.key_label != "none":
-            parts += ["-H", f'"x-api-key: {_KEY_VARIABLE.get(self.key_label, _DEFAULT_VAR)}"']
-        for name, value in self.request_headers.items():
-            if name.lower() not in _CURL_SKIP:
-                parts += ["-H", shlex.quote(f"{name}: {value}")]
-        for name, value in self.form:
-            parts += ["--form-string", shlex.quote(f"{name}={value}")]
-        for name, _filename, _size in self.files:
-            parts += ["-F", shlex.quote(f"{name}=@sample.mp4")]
-        if self.json_body:
-            parts += ["-H", shlex.quote("content-type: application/json")]
-        if self.request_body and not self.form and not self.files:
-            parts += ["--data-raw", shlex.quote(self.request_body)]
-        return " ".join(parts)
-
-
-class Transcript:
-    """Every exchange of a run, in order; safe to append to from many threads."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._items: list[Exchange] = []
-
-    def append(self, exchange: Exchange) -> None:
-        with self._lock:
-            self._items.append(exchange)
-
-    def mark(self) -> int:
-        with self._lock:
-            return len(self._items)
-
-    def since(self, mark: int) -> list[Exchange]:
-        with self._lock:
-            return self._items[mark:]
-
-    def __len__(self) -> int:
-        return self.mark()
-
-
-def summarise_request(kwargs: dict[str, Any]) -> tuple[str, list[tuple[str, str]],
-                                                       tuple[tuple[str, str, int], ...]]:
-    """A short text of the body, its plain form fields and its files (sizes, not bytes)."""
-    form: list[tuple[str, str]] = []
-    files: list[tuple[str, str, int]] = []
-    parts = kwargs.get("files")
-    if parts:
-        for name, value in (parts.items() if isinstance(parts, dict) else parts):
-            filename, data = value[0], value[1]
-            if filename is None:
-                form.append((name, _text(data)))
-            else:
-                files.append((name, str(filename), len(data)))
-        shown = [f"{k}={_shorten(v, 200)}" for k, v in form]
-        shown += [f"{k}=<{size} bytes, {fn}>" for k, fn, size in files]
-        return "multipart/form-data: " + "; ".join(shown), form, tuple(files)
-    if kwargs.get("json") is not None:
-        return _shorten(json.dumps(kwargs["json"])), form, ()
-    for key in ("content", "data"):
-        if kwargs.get(key) is not None:
-            return _shorten(_text(kwargs[key])), form, ()
-    return "", form, ()
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bytes):
-        return value.decode("utf-8", errors="replace")
-    return str(value)
 
 
 class TargetUnavailable(Exception):
@@ -221,8 +126,7 @@ class _Shared:
         self.sleep = sleep
         self.pacer = _Pacer(rate, sleep)
         self.stats = ClientStats()
-        self.secrets: frozenset[str] = frozenset()  # replaced, never mutated: read lock-free
-        self.secrets_lock = threading.Lock()
+        self.redactor = Redactor()
         self.http = httpx.Client(timeout=timeout, transport=transport,
                                  headers={"user-agent": "tasks-conformance"})
 
@@ -244,9 +148,8 @@ class ApiClient:
         self._key = api_key
         self.checked = checked
         self.key_label = key_label or ("none" if api_key is None else "primary")
-        if api_key is not None and api_key.reveal():
-            with shared.secrets_lock:
-                shared.secrets = shared.secrets | {api_key.reveal()}
+        if api_key is not None:
+            shared.redactor.add(api_key.reveal())
 
     def _sibling(self, api_key: Secret | None, checked: bool, key_label: str) -> ApiClient:
         other = object.__new__(ApiClient)
@@ -307,7 +210,7 @@ class ApiClient:
             finally:
                 # The answer keeps its request; no key may travel with it.
                 if "x-api-key" in request.headers:
-                    request.headers["x-api-key"] = _DEFAULT_VAR
+                    request.headers["x-api-key"] = DEFAULT_KEY_VARIABLE
             shared.stats.add(requests=1)
             self._record(request, httpx_kwargs, response, started, attempt, None)
             if response.status_code != 429:
@@ -343,22 +246,9 @@ class ApiClient:
     def _record(self, request: httpx.Request, kwargs: dict[str, Any],
                 response: httpx.Response | None, started: float, attempt: int,
                 error: str | None) -> Exchange:
-        scrub = self._scrub
-        body, form, files = summarise_request(kwargs)
-        variable = _KEY_VARIABLE.get(self.key_label, _DEFAULT_VAR)
-        headers = {k: (variable if k.lower() == "x-api-key" else scrub(v))
-                   for k, v in request.headers.items()}
-        exchange = Exchange(
-            method=request.method, url=scrub(str(request.url)), request_headers=headers,
-            request_body=scrub(body), form=tuple((k, scrub(v)) for k, v in form),
-            files=files, json_body=kwargs.get("json") is not None,
-            status=None if response is None else response.status_code,
-            response_headers={} if response is None else
-            {k: scrub(v) for k, v in response.headers.items()},
-            response_body="" if response is None else scrub(_shorten(response.text)),
-            elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
-            key_label=self.key_label, attempt=attempt,
-            error=None if error is None else scrub(error))
+        exchange = record_exchange(request, kwargs, response, started=started,
+                                   key_label=self.key_label, attempt=attempt, error=error,
+                                   redactor=self._shared.redactor)
         self._shared.transcript.append(exchange)
         if response is not None:
             # Checks find the exchange here to put a curl line into a failure message.
@@ -366,11 +256,7 @@ class ApiClient:
         return exchange
 
     def _scrub(self, text: str) -> str:
-        """Replace any known key (a target may echo it back) by the variable name."""
-        for secret in self._shared.secrets:
-            if secret in text:
-                text = text.replace(secret, _DEFAULT_VAR)
-        return text
+        return self._shared.redactor.scrub(text)
 
     # -- operations --------------------------------------------------------------------------
 
@@ -428,10 +314,6 @@ def _may_retry(method: str, exc: httpx.TransportError) -> bool:
 def repr_error(exc: BaseException) -> str:
     text = str(exc).splitlines()[0] if str(exc) else ""
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def _shorten(text: str, limit: int = 2000) -> str:
-    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 # httpx resolves "." and ".." segments (RFC 3986 section 5.2.4); a malformed-ID test needs them
