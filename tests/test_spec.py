@@ -244,6 +244,22 @@ def test_list_parameters_have_their_documented_types() -> None:
         assert schemas[name]["format"] == "date-time"
 
 
+def test_every_numeric_query_parameter_is_bounded_on_both_sides() -> None:
+    """LIST-FILTER-SORT: an unbounded number lets a generator send values no server takes."""
+    numeric = {}
+    for op_id in OPERATIONS:
+        for name, param in parameters(op_id).items():
+            schema = deref(param["schema"])
+            if param["in"] == "query" and schema.get("type") in ("integer", "number"):
+                numeric[f"{op_id} {name}"] = schema
+    assert {"listTasks page", "listTasks page_limit", "listTasks width", "listTasks height",
+            "listTasks duration"} <= set(numeric)
+    for where, schema in numeric.items():
+        assert isinstance(schema.get("minimum"), int), where
+        assert isinstance(schema.get("maximum"), int), where
+        assert schema["minimum"] < schema["maximum"] <= 2**31 - 1, where
+
+
 def test_create_takes_a_multipart_form_with_exactly_one_video_source() -> None:
     """CREATE-OK, CREATE-REJECTS."""
     body = operation("createTask")["requestBody"]

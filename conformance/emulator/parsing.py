@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +25,10 @@ MAX_UPLOAD = 100 * 1024 * 1024
 MAX_FIELD = 64 * 1024
 MAX_JSON = 1024 * 1024
 MAX_PAGE_LIMIT = 50
+MAX_QUERY_NUMBER = 2**31 - 1
+_INTEGER = re.compile(r"-?[0-9]+")
+_KINDS = {int: "an integer", float: "a number"}
+_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 MODEL_OPTIONS = frozenset({"visual", "audio"})
 
 __all__ = ["index_body", "json_body", "list_query", "missing", "replace", "task_form"]
@@ -188,21 +194,22 @@ def _default(value: Any, default: Any) -> Any:
 
 
 def _number(value: str | None, name: str, kind: type, sw: Switches, *,
-            minimum: int | None = None) -> Any:
+            minimum: int = 0) -> Any:
+    """A bounded query number, its bounds those of specs/tasks.openapi.yaml."""
     if value is None:
         return None
-    try:
-        number = kind(value)
-        if (kind is float and number != number) or number in (float("inf"), float("-inf")):
-            raise ValueError(value)
-    except (ValueError, OverflowError):
+    # int() and float() also take spaces, underscores, non-ASCII digits, nan and inf
+    if not (_INTEGER if kind is int else _DECIMAL).fullmatch(value):
         if sw.fault("server-error-on-bad-query"):
-            raise ApiError(500, "internal_error", f"Could not convert {name}.") from None
-        raise invalid(f"The {name} parameter must be a number.") from None
-    if minimum is not None and number < minimum:
-        raise invalid(f"The {name} parameter must be at least {minimum}.")
-    if kind is int and abs(number) > 2**53:
-        raise invalid(f"The {name} parameter is out of range.")
+            raise ApiError(500, "internal_error", f"Could not convert {name}.")
+        raise invalid(f"The {name} parameter must be {_KINDS[kind]}.")
+    # more significant digits than the bound has is out of range (and int() refuses past 4300)
+    if kind is int and len(value.lstrip("-").lstrip("0")) > len(str(MAX_QUERY_NUMBER)):
+        number: float = math.inf
+    else:
+        number = int(value) if kind is int else float(value)
+    if not minimum <= number <= MAX_QUERY_NUMBER:
+        raise invalid(f"The {name} parameter must be between {minimum} and {MAX_QUERY_NUMBER}.")
     return number
 
 

@@ -9,9 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from emulator_support import Api
 
 from conformance.emulator import DEFAULT_API_KEY, create_app
 from conformance.emulator.server import RunningServer, start_in_thread
+from conformance.spec import load_spec
 
 SPEC = Path(__file__).parents[2] / "specs" / "tasks.openapi.yaml"
 # The key reaches schemathesis through its OpenAPI-aware auth, so the "missing key" negative
@@ -55,3 +57,23 @@ def test_schemathesis_finds_no_failure_against_the_emulator(server: RunningServe
     tail = "\n".join(result.stdout.splitlines()[-40:])
     assert result.returncode == 0, tail
     assert " passed" in tail and "failure" not in tail.split("SUMMARY")[-1], tail
+
+
+def _numeric_list_parameters() -> list[tuple[str, dict]]:
+    params = load_spec()["paths"]["/tasks"]["get"]["parameters"]
+    return [(p["name"], p["schema"]) for p in params
+            if p["schema"].get("type") in ("integer", "number")]
+
+
+@pytest.mark.parametrize(("name", "schema"), _numeric_list_parameters(),
+                         ids=[n for n, _ in _numeric_list_parameters()])
+def test_list_accepts_exactly_the_numbers_the_spec_allows(api: Api, name: str,
+                                                          schema: dict) -> None:
+    low, high = schema["minimum"], schema["maximum"]
+    for value in (low, high, *((f"{high}.0", f"{low}e0") if schema["type"] == "number" else ())):
+        answer = api.list(**{name: value})
+        assert answer.status_code == 200, (name, value, answer.text)
+    for value in (low - 1, high + 1, 10**30, "1" + "0" * 5000, " 1", "1_0", "\u0661", ""):
+        answer = api.list(**{name: value})
+        assert answer.status_code == 400, (name, value, answer.text)
+        assert answer.json()["code"] == "parameter_invalid"
