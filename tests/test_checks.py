@@ -382,3 +382,25 @@ def test_an_answer_without_a_readable_error_body_breaks_the_clause_once_worded()
     checks.refusal_code_is_task_cannot_be_deleted(refusal)
     checks.answer_says_task_is_gone(
         answer(404, content=b'{"code":"resource_not_exist","message":"m"}', headers=PLAIN))
+
+
+def test_the_package_re_exports_every_public_check_of_its_modules() -> None:
+    import inspect
+
+    from conformance.checks import answers, deletes, listing, tasks
+    helpers = {"client_error", "error_code", "fail", "json_body", "what", "where",
+               "is_date_time", "is_int", "is_number", "parse_time"}
+    defined = {name for module in (answers, deletes, listing, tasks)
+               for name, value in vars(module).items()
+               if not name.startswith("_") and name not in helpers
+               and ((inspect.isfunction(value) and value.__module__ == module.__name__)
+                    or name.isupper())}
+    assert defined == set(checks.__all__)
+    assert all(hasattr(checks, name) for name in checks.__all__)
+
+
+def test_a_shape_violation_says_whether_it_judged_a_list_item_or_the_task_object() -> None:
+    assert breaks("TASK-SHAPE", checks.task_object_is_well_formed,
+                  task(status="done")).message.startswith("the task object: ")
+    assert breaks("LIST-SHAPE", checks.task_object_is_well_formed, task(),
+                  in_list=True).message.startswith("a list item: ")

@@ -1,0 +1,152 @@
+"""Checks on list answers: shape, paging, filters, sort, and what a list must not show."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import pairwise
+from typing import Any
+
+import httpx
+
+from conformance.checks.answers import client_error, fail, json_body, what, where
+from conformance.checks.tasks import MAX_PAGE_LIMIT, is_int, parse_time, task_object_is_well_formed
+
+
+def list_answer_is_well_formed(response: httpx.Response) -> dict[str, Any]:
+    """LIST-SHAPE: 200 {data: [task without hls], page_info} with limit_per_page <= 50."""
+    body = json_body(response)
+    if response.status_code != 200 or not isinstance(body, dict):
+        fail("LIST-SHAPE", f"{where(response)}: expected 200 with {{data, page_info}}, got "
+             f"{what(response)}", response)
+    if not isinstance(body.get("data"), list):
+        fail("LIST-SHAPE", f"expected 'data' to be an array, got {what(response)}", response)
+    info = body.get("page_info")
+    if not isinstance(info, dict):
+        fail("LIST-SHAPE", f"expected a 'page_info' object, got {what(response)}", response)
+    for name in ("limit_per_page", "page", "total_page", "total_results"):
+        if not is_int(info.get(name)):
+            fail("LIST-SHAPE", f"expected page_info.{name} to be an integer, got "
+                 f"{info.get(name)!r}", response)
+    if info["limit_per_page"] > MAX_PAGE_LIMIT:
+        fail("LIST-SHAPE", f"expected page_info.limit_per_page <= {MAX_PAGE_LIMIT}, got "
+             f"{info['limit_per_page']}", response)
+    for item in body["data"]:
+        task_object_is_well_formed(item, in_list=True, response=response)
+    return body
+
+
+def list_body(response: httpx.Response, clause_id: str) -> dict[str, Any]:
+    """The parts of a list answer a filter, sort or paging check reads, judged under
+    ``clause_id``; the full shape is LIST-SHAPE's business."""
+    body = json_body(response)
+    readable = (response.status_code == 200 and isinstance(body, dict)
+                and isinstance(body.get("data"), list) and isinstance(body.get("page_info"), dict)
+                and all(isinstance(i, dict) and isinstance(i.get("_id"), str)
+                        for i in body["data"]))
+    if not readable:
+        fail(clause_id, f"{where(response)}: expected 200 with {{data: [task], page_info}}, "
+             f"got {what(response)}", response)
+    for name in ("limit_per_page", "page", "total_page", "total_results"):
+        if not is_int(body["page_info"].get(name)):
+            fail(clause_id, f"expected page_info.{name} to be an integer, got "
+                 f"{body['page_info'].get(name)!r}", response)
+    return dict(body)
+
+
+def pages_partition_the_set(pages: Sequence[Mapping[str, Any]], limit: int,
+                            expected_ids: set[str] | None = None) -> list[str]:
+    """LIST-PAGING: consecutive pages hold every task once; totals agree with the items."""
+    seen: list[str] = []
+    totals = {p["page_info"]["total_results"] for p in pages}
+    if len(totals) != 1:
+        fail("LIST-PAGING", f"expected total_results to stay the same across pages, got "
+             f"{sorted(totals)}")
+    total = totals.pop()
+    for number, page in enumerate(pages, start=1):
+        ids = [item["_id"] for item in page["data"]]
+        if len(ids) > limit:
+            fail("LIST-PAGING", f"page {number}: expected at most {limit} items, got {len(ids)}")
+        if page is not pages[-1] and len(ids) != limit:
+            fail("LIST-PAGING", f"page {number}: expected a full page of {limit} items before "
+                 f"the last page, got {len(ids)}")
+        again = [i for i in ids if i in seen]
+        if again:
+            fail("LIST-PAGING", f"page {number}: expected no task on two pages, got "
+                 f"{again} again")
+        seen.extend(ids)
+    if len(seen) != total:
+        fail("LIST-PAGING", f"expected total_results ({total}) tasks over all pages, got "
+             f"{len(seen)}")
+    expected_pages = math.ceil(total / limit) if limit else 0
+    total_page = pages[0]["page_info"]["total_page"]
+    if total_page != expected_pages:
+        fail("LIST-PAGING", f"expected total_page = ceil({total} / {limit}) = "
+             f"{expected_pages}, got {total_page}")
+    if expected_ids is not None and set(seen) != expected_ids:
+        fail("LIST-PAGING", f"expected the pages to hold exactly the tasks of one big page; "
+             f"missing {sorted(expected_ids - set(seen))}, extra "
+             f"{sorted(set(seen) - expected_ids)}")
+    return seen
+
+
+def page_past_the_end_is_empty(response: httpx.Response) -> None:
+    """LIST-PAGING: a page past the end answers 200 with empty data."""
+    body = json_body(response)
+    if response.status_code != 200 or not isinstance(body, dict) or body.get("data") != []:
+        fail("LIST-PAGING", f"{where(response)}: expected 200 with empty data for a page "
+             f"past the end (pagers stop on an empty page), got {what(response)}", response)
+
+
+def list_items_match(body: Mapping[str, Any], *, index_id: str | None = None,
+                     statuses: Iterable[str] | None = None,
+                     response: httpx.Response | None = None) -> None:
+    """LIST-FILTER-SORT: filtered lists hold only matching tasks."""
+    wanted = set(statuses) if statuses is not None else None
+    for item in body.get("data") or []:
+        if index_id is not None and item.get("index_id") != index_id:
+            fail("LIST-FILTER-SORT", f"expected only tasks of index {index_id}, got task "
+                 f"{item.get('_id')} of index {item.get('index_id')!r}", response)
+        if wanted is not None and item.get("status") not in wanted:
+            fail("LIST-FILTER-SORT", f"expected only tasks with status in {sorted(wanted)}, "
+                 f"got task {item.get('_id')} with status {item.get('status')!r}", response)
+
+
+def list_items_are_sorted(body: Mapping[str, Any], sort_by: str, sort_option: str,
+                          response: httpx.Response | None = None) -> None:
+    """LIST-FILTER-SORT: the items follow sort_by in sort_option order."""
+    values = [parse_time(item[sort_by]) for item in body.get("data") or []]
+    pairs = list(pairwise(values))
+    broken = [p for p in pairs if (p[0] > p[1] if sort_option == "asc" else p[0] < p[1])]
+    if broken:
+        shown = [item.get(sort_by) for item in body["data"]]
+        fail("LIST-FILTER-SORT", f"expected items sorted by {sort_by} {sort_option}, got "
+             f"{shown}", response)
+
+
+def oversized_page_limit_is_refused_or_clamped(response: httpx.Response) -> None:
+    """LIST-FILTER-SORT: page_limit above 50 answers 400 or a page of at most 50."""
+    if response.status_code == 400:
+        client_error(response, "LIST-FILTER-SORT", "400", allowed=(400,))
+        return
+    body = json_body(response)
+    if response.status_code != 200 or not isinstance(body, dict):
+        fail("LIST-FILTER-SORT", f"{where(response)}: expected 400 or 200 clamped to "
+             f"{MAX_PAGE_LIMIT} for page_limit above {MAX_PAGE_LIMIT}, got "
+             f"{what(response)}", response)
+    limit = (body.get("page_info") or {}).get("limit_per_page")
+    too_many = len(body.get("data") or []) > MAX_PAGE_LIMIT
+    if not isinstance(limit, int) or limit > MAX_PAGE_LIMIT or too_many:
+        fail("LIST-FILTER-SORT", f"expected the page clamped to {MAX_PAGE_LIMIT}, got "
+             f"limit_per_page {limit!r} and {len(body.get('data') or [])} items", response)
+
+
+def list_does_not_show(bodies: Iterable[Mapping[str, Any]], task_id: str,
+                       clause_id: str, why: str) -> None:
+    """No list page shows ``task_id``."""
+    for number, body in enumerate(bodies, start=1):
+        for item in body.get("data") or []:
+            if isinstance(item, Mapping) and item.get("_id") == task_id:
+                fail(clause_id, f"expected task {task_id} absent from every list page "
+                     f"({why}), but page {number} lists it: {item}")
+
