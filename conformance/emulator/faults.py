@@ -88,7 +88,7 @@ VARIATIONS: dict[str, Variation] = {
     v.name: v
     for v in (
         Variation("rate-limit", "Every Nth request (N from CONFORMANCE_EMULATOR_RATE_LIMIT_EVERY, "
-                  "default 7) answers 429 too_many_requests with Retry-After: 1."),
+                  "default 25) answers 429 too_many_requests with Retry-After: 1."),
         Variation("rate-limit-bodiless", "Like rate-limit, but the 429 has no body and "
                   "Retry-After is an HTTP date."),
         Variation("slow-indexing", "Every phase of a task's schedule lasts four times longer."),

@@ -119,6 +119,17 @@ def test_bad_flags_give_one_line_and_exit_2(argv: list[str],
     assert err.count("\n") == 1 and err.startswith("conformance emulator: error:")
 
 
+def test_a_bad_rate_limit_period_gives_one_line_and_exit_2(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from conformance.emulator.__main__ import main
+    from conformance.emulator.context import RATE_LIMIT_ENV
+
+    monkeypatch.setenv(RATE_LIMIT_ENV, "often")
+    assert main(["--variation", "rate-limit", "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and RATE_LIMIT_ENV in err
+
+
 def test_the_catalogues_are_listed_as_tables(capsys: pytest.CaptureFixture[str]) -> None:
     from conformance.emulator.__main__ import main
 

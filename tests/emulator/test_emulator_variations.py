@@ -8,7 +8,7 @@ from email.utils import parsedate_to_datetime
 import pytest
 from emulator_support import SECOND_KEY, Api
 
-from conformance.emulator import VARIATIONS
+from conformance.emulator import VARIATIONS, create_app
 from conformance.emulator.context import RATE_LIMIT_ENV
 
 
@@ -20,6 +20,22 @@ def test_rate_limit_turns_every_nth_request_away_with_retry_after(
     assert [a.status_code for a in answers] == [200, 200, 429, 200, 200, 429]
     assert answers[2].headers["retry-after"] == "1"
     assert answers[2].json()["code"] == "too_many_requests"
+
+
+def test_rate_limit_defaults_to_every_25th_request(
+        make_api: Callable[..., Api], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(RATE_LIMIT_ENV, raising=False)
+    api = make_api(variations=["rate-limit"])
+    limited = [n for n in range(1, 51) if api.list().status_code == 429]
+    assert limited == [25, 50]
+
+
+@pytest.mark.parametrize("value", ["1", "0", "seven", "-3", "2.5"])
+def test_a_bad_rate_limit_period_is_refused_at_start_up(
+        monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv(RATE_LIMIT_ENV, value)
+    with pytest.raises(ValueError, match=RATE_LIMIT_ENV):
+        create_app(variations=["rate-limit"])
 
 
 def test_bodiless_rate_limit_has_an_http_date_and_no_body(
