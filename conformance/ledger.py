@@ -1,0 +1,89 @@
+"""The ledger: every resource a run created, kept in a file as it grows so cleanup finds them.
+
+``cleanup.py`` removes what a ledger lists; ``provisioning.py`` writes to it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from conformance.client import repr_error
+from conformance.settings import Settings
+
+__all__ = ["Ledger", "LedgerEntry"]
+
+
+@dataclass
+class LedgerEntry:
+    kind: str
+    """index, task or video."""
+    id: str
+    parents: dict[str, str]
+    run_id: str
+    created_at: str
+    state: str = "created"
+    """created or deleted."""
+
+
+class Ledger:
+    """Every resource a run created; rewritten atomically on each change when it has a path."""
+
+    def __init__(self, path: Path | None, run_id: str, base_url: str | None = None) -> None:
+        self.path = path
+        self.run_id = run_id
+        self.base_url = base_url
+        self._entries: list[LedgerEntry] = []
+        self._lock = threading.Lock()
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> Ledger:
+        return cls(settings.report_dir / "ledger.json", settings.run_id, settings.base_url)
+
+    @classmethod
+    def load(cls, path: Path) -> Ledger:
+        """Read a ledger file; further changes are written back to it."""
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            ledger = cls(Path(path), str(data["run_id"]), data.get("base_url"))
+            ledger._entries = [LedgerEntry(**e) for e in data["entries"]]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            # Imported here: provisioning builds on this module.
+            from conformance.provisioning import ProvisioningError
+
+            raise ProvisioningError(f"ledger {path} cannot be read: {repr_error(exc)}") from None
+        return ledger
+
+    def add(self, kind: str, id: str, **parents: str) -> LedgerEntry:
+        entry = LedgerEntry(kind, id, parents, self.run_id,
+                            datetime.now(UTC).isoformat(timespec="seconds"))
+        with self._lock:
+            self._entries.append(entry)
+            self._write()
+        return entry
+
+    def mark_deleted(self, kind: str, id: str) -> None:
+        with self._lock:
+            for entry in self._entries:
+                if entry.kind == kind and entry.id == id:
+                    entry.state = "deleted"
+            self._write()
+
+    def entries(self, kind: str | None = None, state: str | None = None) -> list[LedgerEntry]:
+        with self._lock:
+            return [e for e in self._entries
+                    if kind in (None, e.kind) and state in (None, e.state)]
+
+    def _write(self) -> None:
+        if self.path is None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        data = {"run_id": self.run_id, "base_url": self.base_url,
+                "entries": [asdict(e) for e in self._entries]}
+        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(data, indent=1), encoding="utf-8")
+        os.replace(temporary, self.path)  # a killed run leaves the old or the new file whole
