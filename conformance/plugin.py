@@ -1,38 +1,50 @@
 """pytest hooks of the conformance suite: options, markers, outcomes, deviations, exit code.
 
 Load it with ``-p conformance.plugin`` (``conformance run`` does). The run's state lives in
-``config.stash`` and is reached with :func:`run_state`.
+``config.stash`` and is reached with :func:`run_state`; the bookkeeping behind the hooks is
+in ``outcomes.py``, the rendering in ``report.py``.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conformance import __version__
-from conformance.clauses import CLAUSES, ContractViolation
+from conformance.clauses import CLAUSES
 from conformance.deviations import Deviations, load_deviations
+from conformance.outcomes import (
+    STATE_KEY,
+    Handover,
+    RunState,
+    TimeBudgetSpent,
+    judge,
+    register_violation_mapper,
+    run_code,
+    run_header,
+    run_state,
+    run_summary,
+    skip_reason,
+    violation_clauses,
+)
 from conformance.report import (
-    VERDICTS,
     CaseRecord,
-    build_summary,
     case_extra_html,
     clause_matrix,
     console_lines,
-    exit_code,
     matrix_html,
     notes_html,
     write_summary,
 )
 from conformance.settings import Settings, SettingsError, build_settings
-from conformance.target import EmbeddedTarget, TargetError, attach_embedded, preflight
+from conformance.target import TargetError, attach_embedded, preflight
+
+__all__ = ["CAPABILITIES", "CATEGORIES", "STATE_KEY", "Handover", "RunState", "TimeBudgetSpent",
+           "finalize", "register_violation_mapper", "run_state", "violation_clauses"]
 
 CATEGORIES = ("auth", "refusals", "deletes", "gone", "ids", "task", "create", "list",
               "isolation", "properties", "stateful", "client")
@@ -50,96 +62,6 @@ SETTING_OPTIONS = {  # pytest option -> Settings field; --target-url avoids pyte
 }
 TRANSCRIPT_LIMIT = 200
 """Exchanges shown per test; property tests send hundreds and would bloat the report."""
-
-
-@dataclass(eq=False)  # pluggy keeps plugins in sets: identity hashing
-class Handover:
-    """Registered by ``conformance run`` (``pytest.main(plugins=[...])``) to pass ready
-    Settings in without putting the key into argv; ``target`` is stopped by the CLI."""
-
-    settings: Settings
-    preflighted: bool = False
-    embedded: bool = False
-    """The target is the embedded emulator the CLI started (for the report header)."""
-
-
-@dataclass
-class RunState:
-    """Everything the hooks and the suite's fixtures share during one run."""
-
-    settings: Settings
-    transcript: Any
-    deviations: Deviations = field(default_factory=Deviations)
-    cleanup_problems: list[str] = field(default_factory=list)
-    provisioner: Any = None
-    """Set by the suite's fixtures; its budget and spend figures go into the reports."""
-    clients: list[Any] = field(default_factory=list)
-    """ApiClients whose ``stats.rate_limited`` are added to the 429 count."""
-    rate_limited: int = 0
-    records: dict[str, CaseRecord] = field(default_factory=dict)
-    marks: dict[str, int] = field(default_factory=dict)
-    embedded: EmbeddedTarget | None = None
-    """An emulator this plugin started and stops at unconfigure."""
-    target_label: str = ""
-    started: float = field(default_factory=time.monotonic)
-    started_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat())
-    interrupted: bool = False
-    summary: dict[str, Any] | None = None
-    notes: list[str] = field(default_factory=list)
-    progress_writer: Callable[[str], None] | None = None
-
-    def progress(self, message: str) -> None:
-        """A progress line on the console (long waits), outside output capture."""
-        if self.progress_writer is not None:
-            self.progress_writer(message)
-
-    def total_rate_limited(self) -> int:
-        counted = sum(getattr(getattr(c, "stats", None), "rate_limited", 0) for c in self.clients)
-        return self.rate_limited + counted
-
-
-class TimeBudgetSpent(Exception):
-    """The whole-run deadline passed: a harness error (exit 3), never a clause failure."""
-
-
-STATE_KEY = pytest.StashKey[RunState]()
-ViolationMapper = Callable[[BaseException], list[str] | None]
-_MAPPERS: list[ViolationMapper] = []
-
-
-def run_state(config: pytest.Config) -> RunState:
-    """The run's shared state (settings, transcript, cleanup problems, provisioner slot)."""
-    return config.stash[STATE_KEY]
-
-
-def register_violation_mapper(mapper: ViolationMapper) -> ViolationMapper:
-    """Teach the plugin that another exception type (e.g. a schemathesis failure) means a
-    broken clause: the mapper returns clause IDs, or None when it does not apply."""
-    _MAPPERS.append(mapper)
-    return mapper
-
-
-def violation_clauses(excinfo: pytest.ExceptionInfo[BaseException] | BaseException) -> list[str]:
-    """The clauses a test's exception shows broken; empty means a harness error."""
-    exc = excinfo.value if isinstance(excinfo, pytest.ExceptionInfo) else excinfo
-    if isinstance(exc, ContractViolation):
-        return [exc.clause_id]
-    for mapper in _MAPPERS:
-        found = mapper(exc)
-        if found:
-            return [c for c in found if c in CLAUSES]
-    if isinstance(exc, BaseExceptionGroup):
-        found = [c for sub in exc.exceptions for c in violation_clauses(sub)]
-        return list(dict.fromkeys(found))
-    return []
-
-
-def _reproduce(exc: BaseException) -> str | None:
-    if isinstance(exc, ContractViolation):
-        return exc.reproduce
-    if isinstance(exc, BaseExceptionGroup):
-        return next(filter(None, (_reproduce(e) for e in exc.exceptions)), None)
-    return None
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -244,7 +166,7 @@ def _console_writer(config: pytest.Config) -> Callable[[str], None]:
 
 
 def _new_transcript() -> Any:
-    from conformance.client import Transcript
+    from conformance.transcript import Transcript
 
     return Transcript()
 
@@ -264,33 +186,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
     xml = session.config.stash.get(xml_key, None)
     if xml is not None:
-        for name, value in _header(state).items():
+        for name, value in run_header(state).items():
             if not isinstance(value, dict):
                 xml.add_global_property(name, value)
-
-
-def _header(state: RunState) -> dict[str, Any]:
-    settings = state.settings
-    return {
-        "target": state.target_label,
-        "suite_version": __version__,
-        "spec_digest": _spec_digest(),
-        "profile": settings.profile.name,
-        "seed": settings.effective_seed,
-        "run_id": settings.run_id,
-        "budget": {"tasks": settings.task_budget, "upload_bytes": settings.upload_budget},
-    }
-
-
-def _spec_digest() -> str:
-    try:
-        from conformance.spec import spec_digest
-    except ImportError:
-        return "unavailable"
-    try:
-        return str(spec_digest())
-    except Exception as exc:  # a broken spec file must not stop the report
-        return f"unavailable ({type(exc).__name__})"
 
 
 @pytest.hookimpl(wrapper=True)
@@ -381,7 +279,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     record = state.records.setdefault(
         item.nodeid, CaseRecord(item.nodeid, _clauses_of(item), _categories_of(item)))
     record.duration += report.duration
-    reproduce = _judge(state, item, call, report, record)
+    reproduce = judge(state, item, call, report, record)
     if report.when == "call" or (report.when == "setup" and not report.passed):
         exchanges = state.transcript.since(state.marks.get(item.nodeid, 0))
         if reproduce is None and report.failed and exchanges:
@@ -396,62 +294,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
-def _judge(state: RunState, item: pytest.Item, call: pytest.CallInfo[None],
-           report: pytest.TestReport, record: CaseRecord) -> str | None:
-    """Classify one phase's report into the run's outcomes; returns a reproduce line."""
-    if report.passed:
-        if report.when == "call" and record.outcome == "not-run":
-            record.outcome = "passed"
-        return None
-    if report.skipped:
-        if record.outcome == "not-run":
-            if hasattr(report, "wasxfail"):
-                record.outcome = "expected-failure"
-            else:
-                reason = _skip_reason(report)
-                record.outcome = "disabled" if reason.startswith("disabled:") else "skipped"
-                record.message = reason
-        return None
-    exc = call.excinfo.value if call.excinfo is not None else None
-    clauses = violation_clauses(exc) if exc is not None else []
-    if not clauses:
-        report.conformance_error = True  # type: ignore[attr-defined]
-        if record.outcome != "failed":
-            record.outcome = "error"
-            record.message = _first_line(exc) if exc is not None else str(report.longrepr)
-        return None
-    report.conformance_violation = True  # type: ignore[attr-defined]
-    base_url = state.settings.base_url or ""
-    for cid in clauses:
-        if cid not in record.violated:
-            record.violated.append(cid)
-            item.user_properties.append(("violated_clause", cid))
-        entry = state.deviations.match(cid, base_url, dt.date.today())
-        if entry is not None:
-            record.excused[cid] = entry.reason
-    record.message = _first_line(exc)
-    if all(cid in record.excused for cid in clauses):
-        report.outcome = "skipped"
-        report.wasxfail = "; ".join(
-            f"known deviation {cid}: {record.excused[cid]}" for cid in clauses)
-        if record.outcome in ("not-run", "passed"):
-            record.outcome = "expected-failure"
-    else:
-        record.outcome = "failed"
-    return _reproduce(exc) if exc is not None else None
-
-
-def _skip_reason(report: pytest.TestReport) -> str:
-    if isinstance(report.longrepr, tuple):
-        return str(report.longrepr[2]).removeprefix("Skipped: ")
-    return str(report.longrepr or "")
-
-
-def _first_line(exc: BaseException | None) -> str:
-    text = str(exc).strip().splitlines() if exc is not None else []
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_report_teststatus(report: pytest.TestReport) -> tuple[str, str, str] | None:
     if getattr(report, "conformance_error", False) and report.when == "call":
@@ -459,7 +301,7 @@ def pytest_report_teststatus(report: pytest.TestReport) -> tuple[str, str, str] 
     if getattr(report, "conformance_violation", False) and report.failed:
         return "failed", "F", "FAILED"
     if (report.skipped and not hasattr(report, "wasxfail")
-            and _skip_reason(report).startswith("disabled:")):
+            and skip_reason(report).startswith("disabled:")):
         return "disabled", "d", "DISABLED"
     return None
 
@@ -489,64 +331,12 @@ def finalize(session: pytest.Session) -> dict[str, Any] | None:
         return None
     if state.summary is not None:
         return state.summary
-    records = list(state.records.values())
-    matrix = clause_matrix(records)
-    code = exit_code(matrix, records)
-    status = int(session.exitstatus)
-    if state.interrupted:
-        code = 130
-        state.notes.append("interrupted: cleanup ran, the verdict is incomplete")
-    elif status == pytest.ExitCode.NO_TESTS_COLLECTED:
-        code = 3
-        state.notes.append("nothing ran: no tests were collected or selected")
-    elif status == pytest.ExitCode.USAGE_ERROR:
-        code = 2
-    elif status in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR) and code == 0:
-        code = 3
-        state.notes.append("the suite could not run: errors during collection")
-    state.summary = _summary(state, records, matrix, code)
+    matrix = clause_matrix(list(state.records.values()))
+    code = run_code(state, matrix, int(session.exitstatus))
+    state.summary = run_summary(state, matrix, code)
     write_summary(state.settings.report_dir / "summary.json", state.summary)
     session.exitstatus = code
     return state.summary
-
-
-def _summary(state: RunState, records: list[CaseRecord], matrix: list[Any],
-             code: int) -> dict[str, Any]:
-    settings, base_url = state.settings, state.settings.base_url or ""
-    today = dt.date.today()
-    outcomes = {row.clause_id: row.outcome for row in matrix}
-    aimed = state.deviations.for_target(base_url)
-    entry = lambda d: {"clause": d.clause, "reason": d.reason,  # noqa: E731
-                       "expires": d.expires.isoformat() if d.expires else None}
-    deviations = {
-        "applied": [{"test": r.nodeid, "clause": c, "reason": why}
-                    for r in records for c, why in r.excused.items()],
-        "removable": [entry(d) for d in aimed
-                      if not d.expired(today) and outcomes.get(d.clause) == "passed"],
-        "expired": [entry(d) for d in aimed if d.expired(today)],
-    }
-    header = {**_header(state), "started_at": state.started_at, "exit_code": code,
-              "verdict": VERDICTS.get(code, "unknown")}
-    extra = {
-        "duration_s": round(time.monotonic() - state.started, 3),
-        "spend": _spend(state.provisioner),
-        "rate_limited": state.total_rate_limited(),
-        "deviations": deviations,
-        "cleanup_problems": list(state.cleanup_problems),
-        "notes": list(state.notes),
-        "settings": settings.redacted(),
-    }
-    summary = build_summary(records=records, matrix=matrix, header=header, extra=extra)
-    summary["tasks_created"] = summary["spend"].get("tasks")
-    return summary
-
-
-def _spend(provisioner: Any) -> dict[str, Any]:
-    """What the run created, as the suite's provisioner counted it."""
-    if provisioner is None:
-        return {"tasks": 0, "upload_bytes": 0}
-    return {"tasks": getattr(provisioner, "tasks_created", None),
-            "upload_bytes": getattr(provisioner, "bytes_uploaded", None)}
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
@@ -575,12 +365,12 @@ class HtmlHooks:
         except ImportError:
             return
         self.metadata = self.config.stash.get(metadata_key, {})
-        header = _header(run_state(self.config))
+        header = run_header(run_state(self.config))
         self.metadata.update({k.replace("_", " ").capitalize(): v for k, v in header.items()})
         self.metadata["Settings"] = settings_redacted_text(run_state(self.config).settings)
 
     def pytest_html_report_title(self, report: Any) -> None:
-        report.title = f"Conformance report: {_header(run_state(self.config))['target']}"
+        report.title = f"Conformance report: {run_header(run_state(self.config))['target']}"
 
     def pytest_html_results_summary(self, prefix: list[str], session: pytest.Session) -> None:
         summary = finalize(session)

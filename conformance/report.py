@@ -1,7 +1,7 @@
 """Report pieces: per-test records, the clause matrix, summary.json, HTML fragments, console lines.
 
-Everything here is rendering over plain records; the pytest hooks that gather them live in
-``plugin.py``. Nothing here ever sees an API key: settings arrive already redacted.
+Everything here is rendering over plain records; ``outcomes.py`` keeps them and the hooks
+in ``plugin.py`` gather them. Nothing here sees an API key: settings arrive redacted.
 """
 
 from __future__ import annotations
