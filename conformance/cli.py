@@ -25,6 +25,10 @@ RUN_SETTINGS = ("base_url", "api_key", "second_api_key", "index_id", "report_dir
                 "time_budget", "rate", "max_tasks", "client_adapter")
 
 
+RUN_INI = Path(conformance.__file__).resolve().parent / "data" / "conformance-run.ini"
+"""An empty pytest configuration inside the package (shown as the run's configfile)."""
+
+
 class UsageError(Exception):
     """Bad command line: printed as one line, exit code 2."""
 
@@ -167,7 +171,7 @@ def _pytest_args(args: argparse.Namespace, settings: Settings,
     out = [
         *target, "-p", "no:cacheprovider",
         # The user's working directory and its pytest configuration are not the suite's.
-        "-c", os.devnull, "--rootdir", str(rootdir), "--strict-markers", "-ra",
+        "-c", str(RUN_INI), "--rootdir", str(rootdir), "--strict-markers", "-ra",
         # httpx (preflight) imported anyio's pytest plugin before pytest could rewrite it.
         "-W", "ignore::pytest.PytestAssertRewriteWarning",
         # xunit1 is the JUnit dialect that carries per-test properties (clause IDs).

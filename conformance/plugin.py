@@ -182,6 +182,11 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     state = session.config.stash.get(STATE_KEY, None)
     if state is None:
         return
+    terminal = session.config.pluginmanager.get_plugin("terminalreporter")
+    if terminal is not None and _handover(session.config) is not None:
+        # `conformance run` starts anywhere: name the suite's files from its root, not
+        # relative to the user's working directory.
+        terminal.startpath = session.config.rootpath
     from _pytest.junitxml import xml_key
 
     xml = session.config.stash.get(xml_key, None)

@@ -149,6 +149,15 @@ def test_a_run_with_no_arguments_starts_the_embedded_emulator(
     assert summary["settings"]["second_api_key"] == "(set)"
 
 
+def test_a_run_names_the_suite_files_from_the_suite_root_not_the_working_directory(
+        tmp_path: Path) -> None:
+    result = _conformance(tmp_path, "run", "-k", "test_01_auth")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "configfile: conformance/data/conformance-run.ini" in result.stdout
+    assert "\nconformance/suite/test_01_auth.py ." in result.stdout
+    assert "../" not in result.stdout.split("short test summary")[0]
+
+
 SLOW_SUITE = '''
 import pathlib
 import time
