@@ -404,3 +404,55 @@ def test_a_shape_violation_says_whether_it_judged_a_list_item_or_the_task_object
                   task(status="done")).message.startswith("the task object: ")
     assert breaks("LIST-SHAPE", checks.task_object_is_well_formed, task(),
                   in_list=True).message.startswith("a list item: ")
+
+
+def _exchange(status: int, *, url: str = URL, retry_after: str | None = None,
+              elapsed_ms: float = 10.0, attempt: int = 0) -> Any:
+    from conformance.client import Exchange
+
+    headers = {"Retry-After": retry_after} if retry_after is not None else {}
+    return Exchange(method="GET", url=url, request_headers={}, request_body="", status=status,
+                    response_headers=headers, response_body="", elapsed_ms=elapsed_ms,
+                    key_label="primary", attempt=attempt)
+
+
+def test_the_suite_honours_a_429_when_it_waits_as_asked_and_sends_again() -> None:
+    from conformance.checks.rate_limits import Timed, rate_limit_problems
+
+    waited = [Timed(_exchange(429, retry_after="1"), 100.0, 1e9),
+              Timed(_exchange(200, elapsed_ms=10.0, attempt=1), 101.02, 1e9 + 1.02)]
+    assert rate_limit_problems(waited) == []
+    backoff = [Timed(_exchange(429), 100.0, 1e9),
+               Timed(_exchange(200, elapsed_ms=5.0, attempt=1), 100.3, 1e9 + 0.3)]
+    assert rate_limit_problems(backoff) == []
+    # An HTTP-date Retry-After counts from when the 429 arrived.
+    date = "Sun, 09 Sep 2001 01:46:41 GMT"  # 1000000001 in epoch seconds
+    dated = [Timed(_exchange(429, retry_after=date), 50.0, 1_000_000_000.5),
+             Timed(_exchange(200, elapsed_ms=0.0), 50.55, 1_000_000_001.05)]
+    assert rate_limit_problems(dated) == []
+    # Another request between the two is no reason to wait; untimed exchanges are not judged.
+    other = _exchange(200, url=URL + "?page=2")
+    assert rate_limit_problems([Timed(_exchange(429, retry_after="5"), 1.0, 1.0),
+                                Timed(other, 1.1, 1.1), Timed(_exchange(200))]) == []
+    # Giving up after the last allowed attempt is honest: the test errors with the target.
+    assert rate_limit_problems([Timed(_exchange(429, attempt=5), 1.0, 1.0)]) == []
+
+
+def test_the_suite_breaks_its_promise_by_hurrying_or_dropping_after_a_429() -> None:
+    from conformance.checks.rate_limits import Timed, rate_limit_problems
+
+    hurried = rate_limit_problems([Timed(_exchange(429, retry_after="1"), 100.0, 1e9),
+                                   Timed(_exchange(200, elapsed_ms=10.0), 100.5, 1e9 + 0.5)])
+    assert len(hurried) == 1 and "asked for 1.000 s (Retry-After: 1)" in hurried[0], hurried
+    assert "sent again 0.490 s" in hurried[0]
+    no_backoff = rate_limit_problems([Timed(_exchange(429), 100.0, 1e9),
+                                      Timed(_exchange(200, elapsed_ms=1.0), 100.01, 1e9)])
+    assert len(no_backoff) == 1 and "no Retry-After: backoff" in no_backoff[0]
+    dropped = rate_limit_problems([Timed(_exchange(429), 1.0, 1.0),
+                                   Timed(_exchange(200, url=URL + "x"), 3.0, 3.0)])
+    assert len(dropped) == 1 and "not sent again within 30 s" in dropped[0], dropped
+    assert "(attempt 1 of 6)" in dropped[0]
+    # The same request sent much later (another test's) is not the retry of this one.
+    forgotten = rate_limit_problems([Timed(_exchange(429, retry_after="1"), 1.0, 1.0),
+                                     Timed(_exchange(200), 100.0, 100.0)])
+    assert len(forgotten) == 1 and "not sent again" in forgotten[0], forgotten
