@@ -10,7 +10,8 @@ from __future__ import annotations
 import itertools
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ import httpx
 from conformance.client import ApiClient, TargetUnavailable
 from conformance.ledger import Ledger, LedgerEntry
 
-__all__ = ["FINAL", "UPLOAD_MARKER", "clean", "cleanup_ledger", "sweep"]
+__all__ = ["FINAL", "UPLOAD_MARKER", "SweepResult", "clean", "cleanup_ledger", "sweep"]
 
 FINAL = frozenset({"ready", "failed"})
 UPLOAD_MARKER = re.compile(r"^conformance-[0-9A-Za-z_]+-(ready|failed)-\d+\.mp4$")
@@ -109,24 +110,43 @@ def _delete(ledger: Ledger, client: ApiClient, entry: LedgerEntry,
     return False
 
 
-def sweep(client: ApiClient, *, dry_run: bool = True) -> list[str]:
+@dataclass
+class SweepResult:
+    """What a sweep did or would do, in order, and which of those lines are problems: a
+    leftover that stays (not final yet, a refused delete) or a sweep cut short."""
+
+    lines: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def say(self, line: str) -> None:
+        self.lines.append(line)
+
+    def problem(self, line: str) -> None:
+        self.lines.append(line)
+        self.problems.append(line)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.lines)
+
+
+def sweep(client: ApiClient, *, dry_run: bool = True) -> SweepResult:
     """Find leftovers of earlier runs by their upload names and remove only those."""
-    lines: list[str] = []
+    result = SweepResult()
     try:
-        _sweep(client.unchecked(), dry_run, lines)
+        _sweep(client.unchecked(), dry_run, result)
     except TargetUnavailable as exc:
-        lines.append(f"sweep stopped, the target is unavailable: {exc}")
-    return lines
+        result.problem(f"sweep stopped, the target is unavailable: {exc}")
+    return result
 
 
-def _sweep(client: ApiClient, dry_run: bool, lines: list[str]) -> None:
+def _sweep(client: ApiClient, dry_run: bool, result: SweepResult) -> None:
     found: dict[str, dict[str, Any]] = {}
     for page in itertools.count(1):
         response = client.list_tasks(page=page, page_limit=50)
         body = answer_json(response)
         data = body.get("data") if response.status_code == 200 else None
         if not isinstance(data, list):
-            lines.append(f"listing tasks failed: page {page} answered {answer_line(response)}")
+            result.problem(f"listing tasks failed: page {page} answered {answer_line(response)}")
             return
         for task in data:
             if isinstance(task, dict) and UPLOAD_MARKER.match(_filename(task)):
@@ -138,23 +158,25 @@ def _sweep(client: ApiClient, dry_run: bool, lines: list[str]) -> None:
         status, video_id = task.get("status"), task.get("video_id")
         what = f"task {task_id} ({status}, {_filename(task)})"
         if status not in FINAL:
-            lines.append(f"skip {what}: not final yet, sweep again later")
+            result.problem(f"skip {what}: not final yet, sweep again later")
             continue
         with_video = status == "ready" and isinstance(video_id, str)
         if dry_run:
-            lines.append(f"would delete {what}" + (f" and its video {video_id}"
-                                                    if with_video else ""))
+            result.say(f"would delete {what}" + (f" and its video {video_id}"
+                                                  if with_video else ""))
             continue
         if with_video:
             answer = client.delete_video(str(task.get("index_id")), str(video_id))
             if answer.status_code not in (200, 204) and not is_gone(answer):
-                lines.append(f"could not delete the video of {what}: {answer_line(answer)}")
+                result.problem(f"could not delete the video of {what}: {answer_line(answer)}")
                 continue
         answer = client.delete_task(task_id)
-        ok = answer.status_code in (200, 204) or is_gone(answer)
-        lines.append(f"deleted {what}" if ok else f"could not delete {what}: {answer_line(answer)}")
+        if answer.status_code in (200, 204) or is_gone(answer):
+            result.say(f"deleted {what}")
+        else:
+            result.problem(f"could not delete {what}: {answer_line(answer)}")
     if not found:
-        lines.append("no leftovers of earlier runs found")
+        result.say("no leftovers of earlier runs found")
 
 
 def _filename(task: dict[str, Any]) -> str:

@@ -212,10 +212,12 @@ def cleanup(args: argparse.Namespace) -> int:
                 print(f"cleanup problem: {problem}", file=sys.stderr)
             print("cleanup incomplete" if problems else "cleanup complete: nothing left")
             return EXIT_COULD_NOT_RUN if problems else 0
-        for line in provisioning.sweep(client, dry_run=not args.yes):
-            print(line)
+        swept = provisioning.sweep(client, dry_run=not args.yes)
+        for line in swept.lines:
+            print(f"sweep problem: {line}" if line in swept.problems else line,
+                  file=sys.stderr if line in swept.problems else sys.stdout, flush=True)
         if not args.yes:
             print("dry run: nothing deleted; pass --yes to delete the above")
-        return 0
+        return EXIT_COULD_NOT_RUN if swept.problems else 0
     finally:
         client.close()

@@ -17,8 +17,10 @@ from typing import Any
 
 import pytest
 
+from conformance.cli import main
 from conformance.client import ApiClient, Transcript
 from conformance.emulator import create_app
+from conformance.emulator.lifecycle import Clock
 from conformance.emulator.server import RunningServer, start_in_thread
 from conformance.provisioning import (
     BudgetExceeded,
@@ -307,14 +309,34 @@ def test_sweep_lists_leftovers_in_a_dry_run_and_removes_only_those_when_asked(
     owner = client_for(settings)
     theirs = owner.create_task(earlier.index_id(),
                                video_file=("conformance-notes.mp4", b"mine")).json()["_id"]
-    lines = sweep(owner)
+    swept = sweep(owner)
+    lines = swept.lines
     assert len(lines) == 2 and all(line.startswith("would delete") for line in lines)
     assert any(leftovers[0].video_id and leftovers[0].video_id in line for line in lines)
+    assert swept.problems == []
     assert len(all_tasks(owner)) == 3
-    lines = sweep(owner, dry_run=False)
-    assert sorted(line.split()[0] for line in lines) == ["deleted", "deleted"]
+    swept = sweep(owner, dry_run=False)
+    assert sorted(line.split()[0] for line in swept) == ["deleted", "deleted"]
+    assert swept.problems == []
     assert [t["_id"] for t in all_tasks(owner)] == [theirs]
-    assert sweep(owner) == ["no leftovers of earlier runs found"]
+    assert sweep(owner).lines == ["no leftovers of earlier runs found"]
+
+
+def test_a_sweep_that_must_leave_a_leftover_says_so_and_exits_3(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    stopped = serve(clock=Clock.manual())  # nothing ever becomes final
+    try:
+        settings = Settings(base_url=stopped.base_url, api_key=Secret(KEY), report_dir=tmp_path,
+                            run_id="0badc0de")
+        task = provisioner(settings).start_task("ready")
+        assert main(["cleanup", "--sweep", "--yes", "--base-url", stopped.base_url,
+                     "--api-key", KEY]) == 3
+        out, err = capsys.readouterr()
+        assert f"sweep problem: skip task {task.task_id}" in err and "not final yet" in err
+        assert task.task_id not in out
+        assert [t["_id"] for t in all_tasks(client_for(settings))] == [task.task_id]
+    finally:
+        stopped.stop()
 
 
 def test_sweep_and_cleanup_against_a_target_that_is_down_say_so_in_one_line(
@@ -322,8 +344,10 @@ def test_sweep_and_cleanup_against_a_target_that_is_down_say_so_in_one_line(
     down = ApiClient("http://127.0.0.1:1/v1.3", Secret(KEY), transcript=Transcript(),
                      max_retries=0)
     _OPEN.append(down)
-    lines = sweep(down)
+    swept = sweep(down)
+    lines = swept.lines
     assert len(lines) == 1 and "target is unavailable" in lines[0]
+    assert swept.problems == lines
     ledger = Ledger(tmp_path / "ledger.json", "r1", down.base_url)
     ledger.add("task", "a" * 24, index_id="b" * 24)
     problems = cleanup_ledger(tmp_path / "ledger.json", down)
