@@ -108,6 +108,10 @@ def list_latency(tasks: int, samples: int) -> dict[str, tuple[float, float]]:
                           probe=good if i % 3 else bad)
     server = start_in_thread(app)
     conn, prefix = _connection(server.base_url)
+    time.sleep(2.0)  # past every schedule: the first list catches up on every transition
+    started = time.perf_counter()
+    _call(conn, "GET", f"{prefix}/tasks?status=ready")
+    catch_up = (time.perf_counter() - started) * 1000
     queries = {
         "first page (default)": "",
         "page 1000 of 50": "?page=1000&page_limit=50",
@@ -115,8 +119,13 @@ def list_latency(tasks: int, samples: int) -> dict[str, tuple[float, float]]:
         "index filter": f"?index_id={indexes[1]}&page=20",
         "status filter": "?status=failed&page_limit=50",
         "sort by updated_at": "?sort_by=updated_at&page_limit=50",
+        "two statuses p100": "?status=ready&status=failed&page=100&page_limit=50",
+        "updated_at asc p500": "?sort_by=updated_at&sort_option=asc&page=500&page_limit=50",
+        "status + index": f"?status=ready&index_id={indexes[1]}&page_limit=50",
+        "updated_at + index": f"?sort_by=updated_at&index_id={indexes[1]}&page_limit=50",
+        "width (scan)": "?width=480&page_limit=50",
     }
-    results = {}
+    results = {"first list after the burst (catch-up)": (catch_up, catch_up)}
     try:
         for name, query in queries.items():
             times = []
@@ -150,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"list latency with {args.tasks:,} tasks in one account "
           f"(set up in {time.perf_counter() - started:.1f} s):")
     for name, (p50, p95) in latency.items():
-        print(f"  {name:<22} p50 {p50:6.2f} ms  p95 {p95:6.2f} ms  "
+        print(f"  {name:<38} p50 {p50:6.2f} ms  p95 {p95:6.2f} ms  "
               f"(target p50 < {TARGET_P50_MS:g} ms; ratio {p50 / TARGET_P50_MS:.2f})")
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory (RSS) of the process holding {args.tasks:,} tasks: {peak_mb:.0f} MB "

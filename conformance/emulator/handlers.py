@@ -75,12 +75,13 @@ async def list_tasks(request: Request, ctx: Context, account: str) -> Response:
     shifted = query
     if ctx.sw.fault("list-duplicates-across-pages") and query.page > 1:
         shifted = parsing.replace(query, offset=(query.page - 1) * query.page_limit - 1)
-    items, total = ctx.store.list_tasks(account, shifted)
+    items, total, now = ctx.store.list_tasks(account, shifted)
     if not items and total and query.page > 1 and ctx.sw.fault("list-never-empty-page"):
         last = -(-total // query.page_limit)
-        items, total = ctx.store.list_tasks(account, parsing.replace(query, page=last))
-    return json_response(page_body(items, total, query.page, query.page_limit, ctx.now(),
-                                   ctx.sw), ctx.sw)
+        items, total, now = ctx.store.list_tasks(account, parsing.replace(query, page=last))
+    # rendered as of the instant the filters saw, so a status filter and its items agree
+    return json_response(page_body(items, total, query.page, query.page_limit, now, ctx.sw),
+                         ctx.sw)
 
 
 @operation

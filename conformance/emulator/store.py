@@ -7,11 +7,16 @@ import secrets
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from itertools import islice
 from typing import Any, Protocol
 
+from conformance.emulator import listing
 from conformance.emulator.lifecycle import FINAL, Clock, Schedule
+from conformance.emulator.listing import ListQuery
 from conformance.emulator.media import Probe
+from conformance.emulator.timeline import Timeline
+
+__all__ = ["Account", "DomainError", "Index", "Invalid", "ListQuery", "NotFound", "Refused",
+           "Store", "Task", "account_id", "new_id"]
 
 
 class DomainError(Exception):
@@ -76,35 +81,13 @@ class Task:
         return not self.video_deleted and self.status_at(now)[0] == "ready"
 
 
-@dataclass(frozen=True, slots=True)
-class ListQuery:
-    page: int = 1
-    page_limit: int = 10
-    sort_by: str = "created_at"
-    descending: bool = True
-    index_id: str | None = None
-    statuses: frozenset[str] | None = None
-    filename: str | None = None
-    duration: float | None = None
-    width: int | None = None
-    height: int | None = None
-    created_at: float | None = None
-    updated_at: float | None = None
-    offset: int | None = None
-    """Where the page starts, when not at ``(page - 1) * page_limit`` (a fault shifts it)."""
-
-    def only_index_filter(self) -> bool:
-        return (self.statuses is None and self.filename is None and self.duration is None
-                and self.width is None and self.height is None and self.created_at is None
-                and self.updated_at is None)
-
-
 @dataclass(slots=True)
 class Account:
     indexes: dict[str, Index] = field(default_factory=dict)
     tasks: dict[str, Task] = field(default_factory=dict)  # insertion order is creation order
     by_index: dict[str, dict[str, Task]] = field(default_factory=dict)
     tombstones: dict[str, Task] = field(default_factory=dict)
+    timeline: Timeline = field(default_factory=Timeline)  # clock-dependent orders of tasks
 
 
 class Persistence(Protocol):
@@ -180,7 +163,9 @@ class Store:
         with self._lock:
             acc = self._account(account)
             self.get_index(account, index_id)
-            for task_id in list(acc.by_index.pop(index_id, {})):
+            removed = acc.by_index.pop(index_id, {})
+            acc.timeline.remove(removed.values())
+            for task_id in removed:
                 acc.tasks.pop(task_id, None)
                 if self._persist:
                     self._persist.drop_task(task_id)
@@ -220,6 +205,7 @@ class Store:
         acc = self._account(task.account)
         acc.tasks[task.id] = task
         acc.by_index.setdefault(task.index_id, {})[task.id] = task
+        acc.timeline.add(task)
 
     def get_task(self, account: str, task_id: str) -> Task:
         acc = self._account(account)
@@ -255,6 +241,7 @@ class Store:
             self._check_deletable(task)
             del acc.tasks[task_id]
             acc.by_index.get(task.index_id, {}).pop(task_id, None)
+            acc.timeline.remove([task])
             acc.tombstones[task_id] = task
             if self._persist:
                 self._persist.drop_task(task_id)
@@ -288,37 +275,17 @@ class Store:
                            f"{index_id} (a video joins its index when its task is ready).")
 
     # --- listing ---------------------------------------------------------------------------
-    def list_tasks(self, account: str, query: ListQuery) -> tuple[list[Task], int]:
-        """One page and the total count; creation order is kept, so the default sort slices."""
+    def list_tasks(self, account: str, query: ListQuery) -> tuple[list[Task], int, float]:
+        """One page, the total count, and the instant whose statuses the page shows."""
         with self._lock:
             acc = self._account(account)
             source = acc.by_index.get(query.index_id, {}) if query.index_id else acc.tasks
-            offset = (query.page - 1) * query.page_limit if query.offset is None else query.offset
-            end = offset + query.page_limit
-            if query.sort_by == "created_at" and query.only_index_filter() and not (
-                    "deleted-task-still-listed" in self._faults and acc.tombstones):
-                values = reversed(source.values()) if query.descending else iter(source.values())
-                return list(islice(values, offset, end)), len(source)
-            now = self.clock.now()
-            candidates: Iterable[Task] = source.values()
-            if "deleted-task-still-listed" in self._faults:
+            now = acc.timeline.advance(self.clock.now())
+            if "deleted-task-still-listed" in self._faults and acc.tombstones:
                 ghosts = [t for t in acc.tombstones.values()
                           if query.index_id in (None, t.index_id)]
-                candidates = sorted([*source.values(), *ghosts], key=lambda t: t.seq)
-            found = [t for t in candidates if _matches(t, query, now)]
-            if query.sort_by == "updated_at":
-                found.sort(key=lambda t: (t.status_at(now)[1], t.seq))
-            if query.descending:
-                found.reverse()
-            return found[offset:end], len(found)
-
-
-def _matches(task: Task, q: ListQuery, now: float) -> bool:
-    status, updated = task.status_at(now)
-    return ((q.statuses is None or status in q.statuses)
-            and (q.filename is None or task.filename == q.filename)
-            and (q.duration is None or task.duration == q.duration)
-            and (q.width is None or task.width == q.width)
-            and (q.height is None or task.height == q.height)
-            and (q.created_at is None or task.created_at >= q.created_at)
-            and (q.updated_at is None or updated >= q.updated_at))
+                page, total = listing.scan([*source.values(), *ghosts],
+                                           lambda t: t.status_at(now), query)
+            else:
+                page, total = listing.answer(source, acc.timeline, query)
+            return page, total, now

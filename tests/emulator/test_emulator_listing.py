@@ -1,0 +1,80 @@
+"""List pages served from kept orders equal a scan of every task, however the clock moves."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from conformance.emulator import lifecycle
+from conformance.emulator.lifecycle import Clock, Schedule
+from conformance.emulator.listing import ListQuery, scan
+from conformance.emulator.media import Probe
+from conformance.emulator.store import Store
+
+ACCOUNT = "a" * 32
+READY = Probe(None, 5.0, 480, 360)
+BROKEN = Probe("video_file_broken", None, None, None)
+
+
+def _planner(created_at: float, probe: Probe) -> Schedule:
+    if probe.failure is not None:
+        return lifecycle.plan(created_at, lifecycle.PHASES_TO_FAILED, "failed")
+    return lifecycle.plan(created_at, lifecycle.PHASES_TO_READY, "ready")
+
+
+def _queries(indexes: list[str], rng: random.Random) -> list[ListQuery]:
+    statuses = [None, frozenset({"ready"}), frozenset({"validating", "failed"}),
+                frozenset({"pending", "queued", "indexing"})]
+    return [ListQuery(page=rng.randint(1, 4), page_limit=rng.choice([1, 3, 10, 50]),
+                      sort_by=rng.choice(["created_at", "updated_at"]),
+                      descending=rng.random() < 0.5,
+                      index_id=rng.choice([None, *indexes]), statuses=rng.choice(statuses),
+                      width=rng.choice([None, None, 480]),
+                      updated_at=rng.choice([None, None, 1000.5]))
+            for _ in range(12)]
+
+
+def _expected(store: Store, query: ListQuery, now: float) -> tuple[list[str], int]:
+    live = [t for t in store._accounts[ACCOUNT].tasks.values()
+            if query.index_id in (None, t.index_id)]
+    page, total = scan(live, lambda t: t.status_at(now), query)
+    return [t.id for t in page], total
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_pages_match_a_full_scan_through_creates_deletes_and_clock_moves(seed: int) -> None:
+    rng = random.Random(seed)
+    clock = Clock.manual(start=1000.0)
+    store = Store(clock, _planner)
+    indexes = [store.create_index(ACCOUNT, f"i{i}", []).id for i in range(3)]
+    for _ in range(40):
+        action = rng.random()
+        if action < 0.5:
+            for _ in range(rng.randint(1, 30)):
+                store.create_task(ACCOUNT, rng.choice(indexes), filename="c.mp4",
+                                  probe=READY if rng.random() < 0.6 else BROKEN)
+        elif action < 0.6:
+            final = [t for t in store._accounts[ACCOUNT].tasks.values()
+                     if t.status_at(clock.now())[0] == "failed"]
+            for task in rng.sample(final, min(len(final), rng.randint(1, 5))):
+                store.delete_task(ACCOUNT, task.id)
+        elif action < 0.66 and len(indexes) > 1:
+            store.delete_index(ACCOUNT, indexes.pop(rng.randrange(len(indexes))))
+        # small steps move a few tasks, long ones move most of them at once
+        clock.advance(rng.choice([0.0, 0.05, 0.3, 0.31, 1.0, 30.0]))
+        for query in _queries(indexes, rng):
+            page, total, now = store.list_tasks(ACCOUNT, query)
+            assert ([t.id for t in page], total) == _expected(store, query, now), query
+
+
+def test_a_page_filtered_by_status_shows_its_tasks_in_that_status() -> None:
+    clock = Clock.manual(start=1000.0)
+    store = Store(clock, _planner)
+    index = store.create_index(ACCOUNT, "i", []).id
+    for _ in range(5):
+        store.create_task(ACCOUNT, index, filename="c.mp4", probe=READY)
+        clock.advance(0.2)
+    page, total, now = store.list_tasks(ACCOUNT, ListQuery(statuses=frozenset({"queued"})))
+    assert total == len(page) >= 1
+    assert all(t.status_at(now)[0] == "queued" for t in page)
