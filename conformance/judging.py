@@ -42,14 +42,16 @@ DELETES = {"deleteTask": ("task", "task_id"), "deleteVideo": ("video", "video-id
 
 def clause_for(check: str, operation: str, status: int | None) -> str | None:
     """The clause a failed schemathesis check breaks, for this operation and answer status."""
+    if status is not None and status >= 500:
+        # A server error is NO-5XX's alone: the same answer also fails the status and
+        # acceptance checks, which would otherwise name the operation's shape clause.
+        return "NO-5XX"
     if check in FIXED:
         return FIXED[check]
     if check == "negative_data_rejection":
         return REJECTS.get(operation)
     if check == "positive_data_acceptance":
         return ACCEPTS.get(operation)
-    if status is not None and status >= 500:
-        return "NO-5XX"
     if status is not None and 400 <= status < 500 and check != "status_code_conformance":
         return "ERR-ENVELOPE"  # a 4xx body or content type off the declared envelope
     return SHAPE.get(operation)
@@ -86,9 +88,10 @@ def naming_clauses(case: Any, response: Any) -> Iterator[None]:
     except FailureGroup as group:
         op = operation_id(case.operation.label)
         for failure in group.exceptions:
-            clause = _failure_clause(failure) if isinstance(failure, CustomFailure) else (
-                clause_for(failure.checks[0], op, response.status_code)
-                if failure.checks else None)
+            clause = "NO-5XX" if response.status_code >= 500 else \
+                _failure_clause(failure) if isinstance(failure, CustomFailure) else (
+                    clause_for(failure.checks[0], op, response.status_code)
+                    if failure.checks else None)
             if clause:
                 failure.conformance_clause = clause  # type: ignore[attr-defined]
         raise

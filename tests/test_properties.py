@@ -165,6 +165,13 @@ def test_builtin_check_failures_map_to_clauses() -> None:
         "CREATE-REJECTS"
 
 
+def test_every_check_failing_on_a_server_error_names_only_no_5xx() -> None:
+    for check in ("positive_data_acceptance", "status_code_conformance",
+                  "response_schema_conformance", "negative_data_rejection", "use_after_free"):
+        assert clause_for(check, "retrieveTask", 500) == "NO-5XX", check
+    assert clause_for("positive_data_acceptance", "retrieveTask", 200) == "TASK-SHAPE"
+
+
 def test_property_reservations_and_provisioned_tasks_share_the_runs_one_budget(
         tmp_path: Path) -> None:
     server = start_in_thread(create_app(api_keys=[KEY], time_scale=TIME_SCALE))
