@@ -141,6 +141,7 @@ def run(args: argparse.Namespace, passthrough: Sequence[str]) -> int:
         raise UsageError(f"unknown clause ID(s) {', '.join(unknown)}")
     if settings.deviations is not None:
         load_deviations(settings.deviations)
+    plugin.check_client_adapter(settings)
     settings, embedded = attach_embedded(settings)
     try:
         if embedded is not None:

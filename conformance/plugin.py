@@ -118,6 +118,7 @@ def pytest_configure(config: pytest.Config) -> None:
             if cid not in CLAUSES:
                 raise SettingsError(f"unknown clause ID {cid!r} in --clause")
         deviations = load_deviations(settings.deviations) if settings.deviations else Deviations()
+        check_client_adapter(settings)
         settings, embedded = attach_embedded(settings)
         if handover is None or not handover.preflighted:
             preflight(settings)
@@ -144,6 +145,19 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.pluginmanager.hasplugin("html"):
         config.pluginmanager.register(HtmlHooks(config), "conformance-html")
     state.progress_writer = _console_writer(config)
+
+
+def check_client_adapter(settings: Settings) -> None:
+    """A configured client adapter that cannot be loaded is a setting error (exit 2) at
+    start-up, not an error on every client test; the default SDK adapter loads when used."""
+    if settings.client_adapter is None:
+        return
+    from conformance.clientlib.adapter import AdapterError, load_factory
+
+    try:
+        load_factory(settings.client_adapter)
+    except AdapterError as exc:
+        raise SettingsError(str(exc)) from None
 
 
 def _console_writer(config: pytest.Config) -> Callable[[str], None]:

@@ -102,6 +102,16 @@ def test_an_unreadable_deviations_file_is_exit_2(tmp_path: Path) -> None:
         "conformance: deviations file dev.toml, entry 1: unknown clause ID 'NOPE'"]
 
 
+def test_a_client_adapter_that_cannot_be_imported_is_exit_2_before_any_test(
+        tmp_path: Path) -> None:
+    result = _conformance(tmp_path, "run", "--client-adapter", "no_such_team_client:factory")
+    assert result.returncode == 2
+    assert result.stdout == ""  # refused before the embedded emulator started
+    assert result.stderr.strip().splitlines() == [
+        "conformance: client adapter no_such_team_client:factory: cannot import "
+        "no_such_team_client (No module named 'no_such_team_client')"]
+
+
 def test_an_unreachable_target_exits_3_within_15_seconds(tmp_path: Path) -> None:
     started = time.monotonic()
     result = _conformance(tmp_path, "run", "--base-url", "http://127.0.0.1:9/v1.3",

@@ -168,6 +168,17 @@ def test_a_bad_setting_exits_2_with_one_line(pytester: pytest.Pytester) -> None:
         "Exit: conformance: unknown profile 'weekly' (choose from ci, nightly, quick)"]
 
 
+def test_a_client_adapter_without_its_factory_exits_2_with_one_line(
+        pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_mixed=MIXED_SUITE)
+    result = pytester.runpytest_subprocess("-p", "conformance.plugin", "--client-adapter",
+                                           "conformance.clauses:no_factory")
+    assert result.ret == 2
+    assert [line for line in result.stderr.lines if line.strip()] == [
+        "Exit: conformance: client adapter conformance.clauses:no_factory: "
+        "conformance.clauses has no callable no_factory"]
+
+
 def test_a_refused_key_exits_2_before_any_test(
         pytester: pytest.Pytester, emulator: EmbeddedTarget) -> None:
     pytester.makepyfile(test_mixed=MIXED_SUITE)
