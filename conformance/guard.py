@@ -8,10 +8,12 @@ import re
 import threading
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import requests
 from schemathesis import GenerationMode
+from schemathesis.core.transport import Response
 
 from conformance.client import Exchange, Transcript, backoff_delay, retry_after_seconds
 from conformance.generation import operation_id
@@ -38,6 +40,7 @@ LOOPBACK_TASK_ALLOWANCE, LOOPBACK_INDEX_ALLOWANCE = 40, 200
 # client tests are still to run, CLIENT_TASKS stay unspent: under nightly --max-tasks 8 the
 # property tests get 8 - (3 + 1..3) - 2 = 0 to 2 creates, and the client category its 2.
 CLIENT_TASKS = 2
+RATE_LIMIT_RETRIES = 5
 UNREACHABLE_VIDEO_URL = "https://video.invalid/conformance-property-test"
 """``.invalid`` never resolves (RFC 6761), and no video extension: the task fails."""
 
@@ -63,10 +66,11 @@ class Guard:
         self.tasks: set[str] = set()
         self.videos: dict[str, str] = {}  # video_id -> index_id
         self.indexes: set[str] = set()
-        self.requests = 0
+        self.requests = self.rate_limited = 0
         self._decided: dict[str, Grant] = {}
         self._exchanges: dict[str, Exchange] = {}
         self._lock = threading.Lock()
+        self._calling = threading.local()
         self._interval = 1.0 / settings.effective_rate if settings.effective_rate else 0.0
         self._next_send = 0.0
         self.session = requests.Session()
@@ -176,18 +180,41 @@ class Guard:
     # -- sending and recording ---------------------------------------------------------------
 
     def call_kwargs(self) -> dict[str, Any]:
-        return {"base_url": self.base_url, "session": self.session, "timeout": 30}
+        """Transport arguments of every request: the run's session, and the 429 hook that
+        also reaches the requests checks send on their own (``ignored_auth``'s probes)."""
+        return {"base_url": self.base_url, "session": self.session, "timeout": 30,
+                "hooks": {"response": [self._wait_out_429]}}
 
     def send(self, case: Any) -> Any:
         """Send with pacing; 429s are waited out (RATE-LIMIT), never judged."""
-        for attempt in range(6):
-            self._pace()
-            response = case.call(**self.call_kwargs())
-            if response.status_code != 429 or attempt == 5:
-                return response
-            wait = retry_after_seconds(response.headers.get("retry-after", [None])[0])
+        self._pace()
+        self._calling.active = True  # its answer is recorded with the case, by _after_call
+        try:
+            return case.call(**self.call_kwargs())
+        finally:
+            self._calling.active = False
+
+    def _wait_out_429(self, response: requests.Response, **send: Any) -> requests.Response:
+        """A 429 says "later", not whether the contract holds: wait as asked and send the same
+        request again, so no check ever judges one (the last try's answer stands)."""
+        probe = not getattr(self._calling, "active", False)  # a check's own request
+        attempt = 0
+        while response.status_code == 429 and attempt < RATE_LIMIT_RETRIES:
+            with self._lock:
+                self.rate_limited += 1
+            self._record(None, Response.from_requests(response, verify=True), attempt)
+            wait = retry_after_seconds(response.headers.get("retry-after"))
+            response.close()
             time.sleep(min(60.0, backoff_delay(attempt) if wait is None else wait))
-        raise AssertionError("unreachable")
+            self._pace()
+            started = time.perf_counter()
+            response = response.connection.send(response.request, **send)
+            response.elapsed = timedelta(seconds=time.perf_counter() - started)
+            attempt += 1
+        if probe:
+            self.requests += 1
+            self._record(None, Response.from_requests(response, verify=True), attempt)
+        return response
 
     def _pace(self) -> None:
         if not self._interval:
@@ -221,7 +248,7 @@ class Guard:
             kind, name = DELETES[op]
             self.provisioner.note_deleted(kind, str((case.path_parameters or {}).get(name)))
 
-    def _record(self, case: Any, response: Any) -> Exchange:
+    def _record(self, case: Any, response: Any, attempt: int = 0) -> Exchange:
         request = response.request
         sent_key = request.headers.get("x-api-key")
         label = "none" if sent_key is None else "primary" if sent_key == self._key else "invalid"
@@ -230,7 +257,8 @@ class Guard:
         form: tuple[tuple[str, str], ...] = ()
         files: tuple[tuple[str, str, int], ...] = ()
         text = ""
-        if operation_id(case.operation.label) == "createTask" and isinstance(case.body, dict):
+        if case is not None and operation_id(case.operation.label) == "createTask" \
+                and isinstance(case.body, dict):
             form = tuple((k, self._scrub(str(v))) for k, v in case.body.items()
                          if not isinstance(v, bytes))
             files = tuple((k, "upload", len(v)) for k, v in case.body.items()
@@ -245,7 +273,7 @@ class Guard:
             response_headers={k: self._scrub(", ".join(v)) for k, v in response.headers.items()},
             response_body=self._scrub(response.content[:2000].decode("utf-8", "replace")),
             elapsed_ms=round(response.elapsed * 1000, 1), key_label=label, form=form,
-            files=files, json_body=bool(text))
+            files=files, json_body=bool(text), attempt=attempt)
         self.transcript.append(exchange)
         self._log.write(json.dumps({"method": exchange.method, "url": exchange.url,
                                     "status": exchange.status}) + "\n")
@@ -260,7 +288,8 @@ class Guard:
                                self._exchanges.get(case.id), self._decided.get(case.id))
 
     def summary(self) -> str:
-        return (f"property tests: {self.requests} requests, {self.tasks_created} task(s) and "
+        return (f"property tests: {self.requests} requests ({self.rate_limited} 429(s) waited "
+                f"out), {self.tasks_created} task(s) and "
                 f"{self.indexes_created} index(es) created (allowance {self.task_allowance} "
                 f"and {self.index_allowance}, tasks from the run's budget keeping "
                 f"{self.keep_for_later} for later tests; {self.over_budget} create(s) past "

@@ -111,4 +111,5 @@ def property_guard(request: pytest.FixtureRequest, ledger: Ledger,
         yield guard
     finally:
         guard.close()
+        state.rate_limited += guard.rate_limited
         state.notes.append(guard.summary())
