@@ -20,8 +20,9 @@ import pytest
 from conformance.client import ApiClient, Transcript
 from conformance.emulator import create_app
 from conformance.emulator.server import start_in_thread
+from conformance.generation import load_schema
 from conformance.guard import IMPOSSIBLE_PREFIX, LOOPBACK_TASK_ALLOWANCE
-from conformance.judging import clause_for
+from conformance.judging import clause_for, page_limit_was_clamped
 from conformance.media import sample_video
 from conformance.provisioning import BudgetExceeded, Ledger, Provisioner
 from conformance.settings import Secret, Settings
@@ -170,6 +171,25 @@ def test_every_check_failing_on_a_server_error_names_only_no_5xx() -> None:
                   "response_schema_conformance", "negative_data_rejection", "use_after_free"):
         assert clause_for(check, "retrieveTask", 500) == "NO-5XX", check
     assert clause_for("positive_data_acceptance", "retrieveTask", 200) == "TASK-SHAPE"
+
+
+def test_a_clamped_page_limit_is_allowed_only_when_it_is_the_one_value_out_of_schema() -> None:
+    server = start_in_thread(create_app(api_keys=[KEY], variations=("clamp-page-limit",)))
+    try:
+        operation = load_schema(Settings())["/tasks"]["GET"]
+
+        def answer(query: dict[str, Any]) -> tuple[Any, Any]:
+            case = operation.Case(query=query, headers={"x-api-key": KEY})
+            return case, case.call(base_url=server.base_url)
+
+        assert page_limit_was_clamped(*answer({"page_limit": 51}))
+        assert page_limit_was_clamped(*answer({"page_limit": "51", "page": "1"}))
+        assert page_limit_was_clamped(*answer({"page_limit": 10**9, "sort_option": "asc"}))
+        assert not page_limit_was_clamped(*answer({"page_limit": 51, "sort_option": "up"}))
+        assert not page_limit_was_clamped(*answer({"page_limit": 50}))
+        assert not page_limit_was_clamped(*answer({"page_limit": "many"}))
+    finally:
+        server.stop()
 
 
 def test_property_reservations_and_provisioned_tasks_share_the_runs_one_budget(
