@@ -18,7 +18,7 @@ from schemathesis.core.transport import Response
 from conformance.client import Exchange, Transcript, backoff_delay, retry_after_seconds
 from conformance.generation import operation_id
 from conformance.judging import DELETES, Grant, contract_checks, json_body
-from conformance.media import sample_video
+from conformance.media import sample_video, undecodable_bytes
 from conformance.provisioning import BudgetExceeded, Ledger, Provisioner
 from conformance.settings import Settings
 
@@ -41,8 +41,9 @@ LOOPBACK_TASK_ALLOWANCE, LOOPBACK_INDEX_ALLOWANCE = 40, 200
 # property tests get 8 - (3 + 1..3) - 2 = 0 to 2 creates, and the client category its 2.
 CLIENT_TASKS = 2
 RATE_LIMIT_RETRIES = 5
-UNREACHABLE_VIDEO_URL = "https://video.invalid/conformance-property-test"
-"""``.invalid`` never resolves (RFC 6761), and no video extension: the task fails."""
+MARKER_NUMBERS = 1000
+"""Property-test uploads are numbered from here: the sweep's marker, apart from the
+provisioner's own numbers."""
 
 
 class Guard:
@@ -68,6 +69,7 @@ class Guard:
         self.indexes: set[str] = set()
         self.requests = self.rate_limited = 0
         self._decided: dict[str, Grant] = {}
+        self._upload_names: dict[str, str] = {}  # case id -> marked filename
         self._exchanges: dict[str, Exchange] = {}
         self._lock = threading.Lock()
         self._calling = threading.local()
@@ -145,9 +147,12 @@ class Guard:
             return
         upload = not ("video_url" in body and "video_file" not in body)
         with self._lock:
-            grant = positive and self._grants < self.task_allowance and self._reserve(upload)
+            size = len(sample_video()) if upload else \
+                0 if self.settings.failing_video_url else len(undecodable_bytes())
+            grant = positive and self._grants < self.task_allowance and self._reserve(size)
             if grant:
                 self._grants += 1
+            number = MARKER_NUMBERS + self._grants
         if not grant:
             # Into an index that cannot exist: whatever the value, no hex run names one.
             body["index_id"] = self._confine(body.get("index_id"), set())
@@ -156,21 +161,26 @@ class Guard:
             return
         body["index_id"] = self.provisioner.index_id()
         # An upload becomes the real sample (a task headed for ready, whose video must be
-        # deleted first); a URL becomes one that cannot be fetched (a task headed for failed).
-        if not upload:
-            body["video_url"] = self.settings.failing_video_url or UNREACHABLE_VIDEO_URL
+        # deleted first); a URL becomes the configured failing URL, or else undecodable bytes
+        # (a task headed for failed), as the provisioner makes them. Uploads carry the run's
+        # marker in their filename, like the provisioner's, so `cleanup --sweep` finds them.
+        if not upload and self.settings.failing_video_url:
+            body["video_url"] = self.settings.failing_video_url
         else:
             body.pop("video_url", None)
-            body["video_file"] = sample_video()
+            body["video_file"] = sample_video() if upload else undecodable_bytes()
+            kind = "ready" if upload else "failed"
+            self._upload_names[case.id] = f"conformance-{self.settings.run_id}-{kind}-{number}.mp4"
         metadata = body.get("user_metadata")
-        if metadata is not None and not _is_json_object(metadata):
-            body["user_metadata"] = json.dumps({"generated": str(metadata)[:200]})
+        marked = {} if metadata is None else json.loads(metadata) \
+            if _is_json_object(metadata) else {"generated": str(metadata)[:200]}
+        body["user_metadata"] = json.dumps({**marked, "conformance_run": self.settings.run_id})
         self._decided[case.id] = Grant(True)
 
-    def _reserve(self, upload: bool) -> bool:
-        """Spend one task (and the sample's bytes) from the run's budget; False when spent."""
+    def _reserve(self, upload_bytes: int) -> bool:
+        """Spend one task (and its upload's bytes) from the run's budget; False when spent."""
         try:
-            self.provisioner.reserve_task(len(sample_video()) if upload else 0,
+            self.provisioner.reserve_task(upload_bytes,
                                           leave=self.keep_for_later)
         except BudgetExceeded:
             self.over_budget += 1
@@ -190,9 +200,20 @@ class Guard:
         self._pace()
         self._calling.active = True  # its answer is recorded with the case, by _after_call
         try:
-            return case.call(**self.call_kwargs())
+            return case.call(**self.call_kwargs(), **self._named_upload(case))
         finally:
             self._calling.active = False
+
+    def _named_upload(self, case: Any) -> dict[str, Any]:
+        """A granted upload's form with the run's marker as the file's name (schemathesis
+        names a file part after its field), passed as the request's own body."""
+        name = self._upload_names.get(case.id)
+        if name is None:
+            return {}
+        form = case.operation.schema.transport.serialize_case(case)
+        files = [(field, (name, *part[1:]) if field == "video_file" else part)
+                 for field, part in form.get("files") or []]
+        return {"files": files, "data": form.get("data")}
 
     def _wait_out_429(self, response: requests.Response, **send: Any) -> requests.Response:
         """A 429 says "later", not whether the contract holds: wait as asked and send the same
@@ -261,7 +282,8 @@ class Guard:
                 and isinstance(case.body, dict):
             form = tuple((k, self._scrub(str(v))) for k, v in case.body.items()
                          if not isinstance(v, bytes))
-            files = tuple((k, "upload", len(v)) for k, v in case.body.items()
+            upload = self._upload_names.get(case.id, "upload")
+            files = tuple((k, upload, len(v)) for k, v in case.body.items()
                           if isinstance(v, bytes))
         elif request.body:
             raw = request.body

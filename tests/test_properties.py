@@ -3,6 +3,7 @@ emulator on a loopback port, clean and with the faults only generated requests f
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -21,10 +22,10 @@ from conformance.client import ApiClient, Transcript
 from conformance.emulator import create_app
 from conformance.emulator.server import start_in_thread
 from conformance.generation import load_schema
-from conformance.guard import IMPOSSIBLE_PREFIX, LOOPBACK_TASK_ALLOWANCE
+from conformance.guard import IMPOSSIBLE_PREFIX, LOOPBACK_TASK_ALLOWANCE, MARKER_NUMBERS
 from conformance.judging import clause_for, page_limit_was_clamped
 from conformance.media import sample_video
-from conformance.provisioning import BudgetExceeded, Ledger, Provisioner
+from conformance.provisioning import UPLOAD_MARKER, BudgetExceeded, Ledger, Provisioner
 from conformance.settings import Secret, Settings
 
 KEY = "tlk_property_tests_0123456789abcdef"
@@ -125,6 +126,19 @@ def test_generated_path_ids_are_this_runs_or_cannot_exist(runs: Any) -> None:
             continue
         for found in re.findall(r"[0-9a-fA-F]{24,}", request["url"].split("/v1.3", 1)[1]):
             assert found in created or found.startswith(IMPOSSIBLE_PREFIX), request
+
+
+def test_property_made_tasks_carry_the_runs_marker_so_the_sweep_finds_them(runs: Any) -> None:
+    run = runs["clean-1"]
+    run_id = run["summary"]["run_id"]
+    text = html.unescape(html.unescape(run["html"]))
+    names = set(re.findall(r'"filename": ?"([^"]*)"', text))
+    ours = {n for n in names if n.startswith(f"conformance-{run_id}-")
+            and int(n.rsplit("-", 1)[1].split(".")[0]) > MARKER_NUMBERS}
+    assert ours, sorted(names)[:20]  # the target recorded property-made uploads by marker
+    assert all(UPLOAD_MARKER.match(n) for n in ours), sorted(ours)
+    assert all(UPLOAD_MARKER.match(n) for n in names if n.startswith("conformance-")), names
+    assert f'"conformance_run": "{run_id}"' in text
 
 
 def test_key_never_reaches_the_reports(runs: Any) -> None:
