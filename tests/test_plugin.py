@@ -7,6 +7,10 @@ import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 
+# pytester's in-process runs drop the modules first imported inside them; httpcore's network
+# backend imported that way raises exception classes the httpx of later test modules no
+# longer maps (httpcore.ConnectError escaping instead of httpx.ConnectError).
+import httpcore._backends.sync  # noqa: F401
 import pytest
 
 from conformance.target import EmbeddedTarget, start_embedded
