@@ -138,7 +138,6 @@ def test_property_made_tasks_carry_the_runs_marker_so_the_sweep_finds_them(runs:
     assert ours, sorted(names)[:20]  # the target recorded property-made uploads by marker
     assert all(UPLOAD_MARKER.match(n) for n in ours), sorted(ours)
     assert all(UPLOAD_MARKER.match(n) for n in names if n.startswith("conformance-")), names
-    assert f'"conformance_run": "{run_id}"' in text
 
 
 def test_key_never_reaches_the_reports(runs: Any) -> None:
