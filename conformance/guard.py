@@ -14,6 +14,7 @@ from typing import Any
 import requests
 from schemathesis import GenerationMode
 from schemathesis.core.transport import Response
+from schemathesis.specs.openapi.checks import ignored_auth
 
 from conformance.client import Exchange, Transcript, backoff_delay, retry_after_seconds
 from conformance.generation import operation_id
@@ -70,6 +71,7 @@ class Guard:
         self.requests = self.rate_limited = 0
         self._decided: dict[str, Grant] = {}
         self._upload_names: dict[str, str] = {}  # case id -> marked filename
+        self._auth_confirmed: set[str] = set()  # operation labels
         self._exchanges: dict[str, Exchange] = {}
         self._lock = threading.Lock()
         self._calling = threading.local()
@@ -303,6 +305,18 @@ class Guard:
 
     def _scrub(self, text: str) -> str:
         return text.replace(self._key, "$TWELVELABS_API_KEY") if self._key else text
+
+    def excluded_for(self, case: Any) -> list[Callable[..., Any]]:
+        """Built-in checks to skip for this case: ``ignored_auth`` once it held for the
+        operation (as ``st run`` does: enforcement belongs to the operation, and each
+        confirmation costs two requests)."""
+        return [ignored_auth] if case.operation.label in self._auth_confirmed else []
+
+    def judged(self, case: Any, response: Any) -> None:
+        """Note a case whose checks all held: a keyed 2xx confirmed the operation's auth."""
+        if 200 <= response.status_code < 300 and (case.headers or {}).get("x-api-key") == \
+                self._key:
+            self._auth_confirmed.add(case.operation.label)
 
     def checks_for(self, case: Any) -> list[Callable[..., Any]]:
         """Our checks for this case, bound to what the guard recorded and decided of it."""

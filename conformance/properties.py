@@ -48,7 +48,9 @@ def exercise(guard: Guard, case: Any) -> None:
     response = guard.send(case)
     with judging.naming_clauses(case, response):
         case.validate_response(response, additional_checks=guard.checks_for(case),
+                               excluded_checks=guard.excluded_for(case),
                                transport_kwargs=guard.call_kwargs())
+    guard.judged(case, response)
 
 
 def state_machine(guard: Guard) -> Any:
@@ -69,10 +71,12 @@ def state_machine(guard: Guard) -> Any:
                               additional_checks: list[Any] | None = None,
                               **kwargs: Any) -> None:
             with judging.naming_clauses(case, response):
-                super().validate_response(
-                    response, case,
-                    additional_checks=[*(additional_checks or []), *guard.checks_for(case)],
-                    **kwargs)
+                case.validate_response(
+                    response, additional_checks=[*(additional_checks or []),
+                                                 *guard.checks_for(case)],
+                    excluded_checks=guard.excluded_for(case), transport_kwargs=kwargs or None,
+                    recorder=self.recorder)
+            guard.judged(case, response)
 
     return hypothesis.seed(guard.settings.effective_seed)(Sequences)
 

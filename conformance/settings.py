@@ -58,7 +58,7 @@ class Profile:
 PROFILES: dict[str, Profile] = {
     p.name: p
     for p in (
-        Profile("ci", examples=25, derandomize=True, stateful_steps=10, max_tasks=20,
+        Profile("ci", examples=10, derandomize=True, stateful_steps=10, max_tasks=20,
                 max_upload_bytes=2_000_000),
         Profile("nightly", examples=100, derandomize=False, stateful_steps=20, max_tasks=8,
                 max_upload_bytes=1_000_000),
