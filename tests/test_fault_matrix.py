@@ -24,38 +24,7 @@ from conformance.emulator.faults import FAULTS, VARIATIONS
 
 # Rows the suite currently gets wrong, each reported to the suite's owner; strict, so a fix
 # turns the row red until the entry goes.
-KNOWN_WRONG: dict[str, str] = {
-    "unknown-id-delete-204": (
-        "emulator: the fault also answers 204 to another account's delete of an existing task "
-        "(foreign tasks count as unknown), so test_09_isolation::test_another_account_cannot_"
-        "delete_the_task fails TENANT-ISOLATION; the fault should spare IDs that exist in "
-        "another account or declare TENANT-ISOLATION"),
-    "delete-without-key-accepted": (
-        "suite: once the unauthenticated delete has removed a pool task, the tests that needed "
-        "it end as harness errors that do not name AUTH-REQUIRED (test_01_auth[invalid-delete "
-        "task]: 'already deleted by an earlier test; run the suite in its file order', "
-        "test_03_delete_success::test_a_failed_task_deletes_with_204_and_no_body: 'gone before "
-        "its delete could be tried'), unlike the '(see DEL-TERMINAL-ONLY)' of other faults"),
-    "error-plain-text": (
-        "suite: a text/plain error body also fails the scenario's own clause (AUTH-REQUIRED in "
-        "test_01_auth, DEL-TERMINAL-ONLY and DEL-VIDEO-FIRST in test_02_delete_refusals, "
-        "CREATE-REJECTS in test_07_create: 'expected ... with an error body with an error "
-        "body'); the content type is ERR-ENVELOPE's alone"),
-    "server-error-on-unknown-retrieve": (
-        "property tests: a 500 on GET /tasks/{task_id} also maps schemathesis ST202/ST103 to "
-        "TASK-SHAPE (test_20_properties[GET /tasks/{task_id}], test_21_stateful)"),
-    "rate-limit": (
-        "property tests: schemathesis' ignored_auth re-sends without/with a bad key outside "
-        "the suite's 429 handling, gets 429 and reports AUTH-REQUIRED (test_20_properties "
-        "[POST /tasks], [GET /tasks], [POST /indexes], test_21_stateful)"),
-    "rate-limit-bodiless": (
-        "property tests: schemathesis' ignored_auth gets an unretried 429 and reports "
-        "AUTH-REQUIRED, as under rate-limit"),
-    "clamp-page-limit": (
-        "property tests: schemathesis' negative_data_rejection reports page_limit above 50 "
-        "answered 200 (clamped) as LIST-FILTER-SORT, though the contract allows clamping "
-        "(test_20_properties[GET /tasks])"),
-}
+KNOWN_WRONG: dict[str, str] = {}
 
 
 def _params(kind: str) -> list[Any]:
