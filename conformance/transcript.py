@@ -10,7 +10,7 @@ import json
 import shlex
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -49,6 +49,12 @@ class Exchange:
     json_body: bool = False
     attempt: int = 0
     error: str | None = None
+    # Exchanges are made the moment their answer arrives; RATE-LIMIT measures the gap between
+    # a 429 and the next send from these.
+    received_at: float = field(default_factory=time.monotonic)
+    """time.monotonic() when the answer was recorded."""
+    received_wall: float = field(default_factory=time.time)
+    """time.time() at the same moment, to read a Retry-After given as an HTTP date."""
 
     def curl(self) -> str:
         """A shell line that sends the same request, the key taken from the environment."""

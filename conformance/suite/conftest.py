@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import secrets
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conformance.client import ApiClient, Exchange, Transcript
+from conformance.client import ApiClient, Transcript
 from conformance.plugin import RunState, run_state
 from conformance.provisioning import Ledger, Provisioner, ProvisioningError
 from conformance.settings import Secret, Settings
@@ -39,39 +38,6 @@ def settings(state: RunState) -> Settings:
 def transcript(state: RunState) -> Transcript:
     transcript: Transcript = state.transcript
     return transcript
-
-
-class Arrivals:
-    """When each exchange reached the run's transcript. Exchanges keep their duration only;
-    RATE-LIMIT needs the moment a 429 arrived and the moment the next request left."""
-
-    def __init__(self, transcript: Transcript) -> None:
-        self._transcript = transcript
-        self._at: dict[int, tuple[float, float]] = {}  # id(exchange): the transcript keeps it
-        record = transcript.append
-
-        def append(exchange: Exchange) -> None:
-            self._at[id(exchange)] = (time.monotonic(), time.time())
-            record(exchange)
-
-        # On this instance only: every client, the guard and the relay append through it.
-        transcript.append = append  # type: ignore[method-assign]
-
-    def at(self, exchange: Exchange) -> tuple[float | None, float | None]:
-        """(time.monotonic(), time.time()) when it was recorded; None, None if untimed."""
-        return self._at.get(id(exchange), (None, None))
-
-    def stop(self) -> None:
-        vars(self._transcript).pop("append", None)
-
-
-@pytest.fixture(scope="session", autouse=True)
-def arrivals(transcript: Transcript) -> Iterator[Arrivals]:
-    """Started before any other fixture of the suite, so every exchange the tests cause is
-    timed (for the RATE-LIMIT test, which runs last)."""
-    timing = Arrivals(transcript)
-    yield timing
-    timing.stop()
 
 
 @pytest.fixture(scope="session")

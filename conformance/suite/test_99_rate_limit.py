@@ -8,7 +8,6 @@ followed a 429 too soon or was dropped after one.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import pytest
 
@@ -30,7 +29,7 @@ def _counted_by_clients(clients: Sequence[ApiClient]) -> int:
 
 
 def test_the_suite_waited_out_every_429_and_sent_the_request_again(
-        state: RunState, arrivals: Any) -> None:
+        state: RunState) -> None:
     exchanges = state.transcript.since(0)
     seen = sum(1 for e in exchanges if e.status == 429)
     counted = _counted_by_clients(state.clients)
@@ -40,7 +39,7 @@ def test_the_suite_waited_out_every_429_and_sent_the_request_again(
     if counted > seen:
         problems.append(f"the suite's clients counted {counted} 429 answers but the transcript "
                         f"holds {seen}: every attempt must be recorded")
-    problems += rate_limit_problems([Timed(e, *arrivals.at(e)) for e in exchanges])
+    problems += rate_limit_problems([Timed(e, e.received_at, e.received_wall) for e in exchanges])
     if problems:
         shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more"
                                             if len(problems) > 5 else "")
