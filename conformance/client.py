@@ -34,7 +34,7 @@ from conformance.transcript import (
 )
 from conformance.transcript import summarise_request as summarise_request  # the old home
 
-__all__ = ["ApiClient", "ClientStats", "Exchange", "TargetUnavailable", "Transcript",
+__all__ = ["ApiClient", "ClientStats", "Exchange", "Pacer", "TargetUnavailable", "Transcript",
            "backoff_delay", "retry_after_seconds"]
 
 MAX_WAIT = 60.0
@@ -94,7 +94,7 @@ class ClientStats:
                 "retries": self.retries}
 
 
-class _Pacer:
+class Pacer:
     """Hands out send slots at most ``rate`` per second, across all threads."""
 
     def __init__(self, rate: float | None, sleep: Callable[[float], None]) -> None:
@@ -124,7 +124,7 @@ class _Shared:
         self.transcript = transcript
         self.max_retries = max_retries
         self.sleep = sleep
-        self.pacer = _Pacer(rate, sleep)
+        self.pacer = Pacer(rate, sleep)
         self.stats = ClientStats()
         self.redactor = Redactor()
         self.http = httpx.Client(timeout=timeout, transport=transport,

@@ -16,7 +16,7 @@ from schemathesis import GenerationMode
 from schemathesis.core.transport import Response
 from schemathesis.specs.openapi.checks import ignored_auth
 
-from conformance.client import Exchange, Transcript, backoff_delay, retry_after_seconds
+from conformance.client import Exchange, Pacer, Transcript, backoff_delay, retry_after_seconds
 from conformance.generation import operation_id
 from conformance.judging import DELETES, Grant, contract_checks, json_body
 from conformance.media import sample_video, undecodable_bytes
@@ -75,8 +75,8 @@ class Guard:
         self._exchanges: dict[str, Exchange] = {}
         self._lock = threading.Lock()
         self._calling = threading.local()
-        self._interval = 1.0 / settings.effective_rate if settings.effective_rate else 0.0
-        self._next_send = 0.0
+        # The same pace limit as the suite's clients: generated requests count against it too.
+        self._pacer = Pacer(settings.effective_rate, time.sleep)
         self.session = requests.Session()
         self.log_path = settings.report_dir / "properties-requests.jsonl"
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -199,7 +199,7 @@ class Guard:
 
     def send(self, case: Any) -> Any:
         """Send with pacing; 429s are waited out (RATE-LIMIT), never judged."""
-        self._pace()
+        self._pacer.wait()
         self._calling.active = True  # its answer is recorded with the case, by _after_call
         try:
             return case.call(**self.call_kwargs(), **self._named_upload(case))
@@ -229,7 +229,7 @@ class Guard:
             wait = retry_after_seconds(response.headers.get("retry-after"))
             response.close()
             time.sleep(min(60.0, backoff_delay(attempt) if wait is None else wait))
-            self._pace()
+            self._pacer.wait()
             started = time.perf_counter()
             response = response.connection.send(response.request, **send)
             response.elapsed = timedelta(seconds=time.perf_counter() - started)
@@ -238,16 +238,6 @@ class Guard:
             self.requests += 1
             self._record(None, Response.from_requests(response, verify=True), attempt)
         return response
-
-    def _pace(self) -> None:
-        if not self._interval:
-            return
-        with self._lock:
-            now = time.monotonic()
-            slot = max(now, self._next_send)
-            self._next_send = slot + self._interval
-        if slot > now:
-            time.sleep(slot - now)
 
     def _after_call(self, context: Any, case: Any, response: Any) -> None:
         self.requests += 1
