@@ -144,8 +144,12 @@ def judge(outcome: Outcome) -> list[str]:
         if missing_rows := set(CLAUSES) - set(outcome.clause_outcomes):
             problems.append("clause(s) absent from summary.json: "
                             + ", ".join(sorted(missing_rows)))
-    if case.name in RATE_LIMIT_VARIATIONS and outcome.rate_limited == 0:
-        problems.append("no 429 was seen: the variation did not exercise RATE-LIMIT")
+    if case.name in RATE_LIMIT_VARIATIONS:
+        if outcome.rate_limited == 0:
+            problems.append("no 429 was seen: the variation did not exercise RATE-LIMIT")
+        elif (got := outcome.clause_outcomes.get("RATE-LIMIT")) != "passed":
+            # The suite's own check that it waited out every 429 must have judged them.
+            problems.append(f"RATE-LIMIT {got}, expected passed under 429 answers")
     if problems:
         bad = outcome.tests_with("failed")
         if bad:

@@ -131,8 +131,9 @@ def test_each_conforming_variation_passes_every_clause(matrix: dict[str, fm.Outc
 def _outcome(case: fm.Case, exit_code: int, failed: Collection[str] = (),
              rate_limited: int = 0, error_test: bool = False,
              error_cause: str = "see DEL-GONE") -> fm.Outcome:
+    advisory = "passed" if rate_limited else "disabled"
     clauses = {cid: {"outcome": "failed" if cid in failed else
-                     "not-run" if cid in fm.ADVISORY else "passed"} for cid in CLAUSES}
+                     advisory if cid in fm.ADVISORY else "passed"} for cid in CLAUSES}
     tests = [{"nodeid": f"suite::test_{cid}", "outcome": "failed", "violated": [cid]}
              for cid in sorted(failed)]
     if error_test:
@@ -186,6 +187,12 @@ def test_a_rate_limit_variation_row_needs_a_429_to_have_been_seen() -> None:
     case = fm.Case("rate-limit", "variation")
     assert any("no 429" in p for p in fm.judge(_outcome(case, 0, rate_limited=0)))
     assert fm.judge(_outcome(case, 0, rate_limited=12)) == []
+
+
+def test_a_rate_limit_variation_row_needs_the_suite_to_have_judged_its_429s() -> None:
+    outcome = _outcome(fm.Case("rate-limit", "variation"), 0, rate_limited=12)
+    outcome.summary["clauses"]["RATE-LIMIT"]["outcome"] = "disabled"  # type: ignore[index]
+    assert any("RATE-LIMIT disabled" in p for p in fm.judge(outcome))
 
 
 def test_a_run_without_summary_is_a_wrong_row() -> None:
