@@ -188,7 +188,10 @@ def test_a_whole_run_never_shows_the_key_in_any_file_or_on_the_console(
     assert run.code == 1, run.stdout[-2000:]  # failures: tracebacks and curl lines were written
     categories = {c for t in summary["tests"] for c in t["categories"]}
     assert {"properties", "stateful", "client", "isolation"} <= categories
-    assert not any(t["outcome"] == "disabled" for t in summary["tests"])
+    # Every capability was configured; only the RATE-LIMIT self-check waits for a 429 the
+    # clean emulator never sends.
+    assert not any(t["outcome"] == "disabled" and t["clauses"] != ["RATE-LIMIT"]
+                   for t in summary["tests"])
     produced = [p for p in run.cwd.rglob("*") if p.is_file()]
     names = {p.name for p in produced}
     assert {"report.html", "junit.xml", "summary.json", "ledger.json"} <= names
