@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import TYPE_CHECKING
 
-from conformance.emulator.timeline import Timeline
+from conformance.emulator.timeline import UPDATED, Timeline
 
 if TYPE_CHECKING:
     from conformance.emulator.store import Task
@@ -49,38 +49,50 @@ def answer(tasks: Mapping[str, Task], timeline: Timeline, q: ListQuery) -> tuple
     """One page and the total; ``tasks`` (creation order) holds the index's or all live tasks,
     ``timeline`` the account's orders, already advanced to the instant the page shows."""
     start, end = q.window()
-    buckets = [timeline.with_status(s) for s in sorted(q.statuses)] if q.statuses else None
-    # start from the smallest set that already satisfies one filter; check the rest per task
-    # (buckets also win without an index filter: their lengths give the total without a walk)
-    from_buckets = buckets is not None and (q.index_id is None
-                                            or sum(map(len, buckets)) < len(tasks))
-    check_index = from_buckets or (q.sort_by == "updated_at" and len(tasks) == len(timeline))
-    keep = _residual(q, timeline.state, index=check_index, status=not from_buckets)
+    updated = q.sort_by == UPDATED
+    # the kept order that satisfies the index and status filters at once, already sorted
+    if q.statuses is not None:
+        lists = [timeline.order(q.index_id, s, q.sort_by) for s in sorted(q.statuses)]
+        lists = [kept for kept in lists if kept]
+    elif updated:
+        lists = [timeline.order(q.index_id, None, UPDATED)]
+    else:
+        lists = [tasks.values()]  # type: ignore[list-item]
+    size = sum(map(len, lists))
+    values = [timeline.with_value(name, value) for name, value in _value_filters(q)]
+    smallest = min(values, key=len, default=None)
+    if smallest is not None and len(smallest) < size:
+        # fewer tasks share the value than pass index and status: walk those, then sort
+        only_value = (len(values) == 1 and q.index_id is None and q.statuses is None
+                      and q.created_at is None and q.updated_at is None)
+        if only_value and not updated:  # that value was the only filter: a slice of it
+            return _window(smallest.values(), q.descending, start, end), len(smallest)
+        keep = _residual(q, timeline.state, index=True, status=True)
+        found = [t for t in smallest.values() if keep is None or keep(t)]
+        if updated:
+            found.sort(key=timeline.updated_key)
+        if q.descending:
+            found.reverse()
+        return found[start:end], len(found)
+    keep = _residual(q, timeline.state, index=False, status=False)
     ordered: Ordered
     descending = q.descending
-    if from_buckets and q.sort_by == "created_at":
-        assert buckets is not None
-        if len(buckets) == 1:
-            ordered = buckets[0]
-        else:  # merged already in the requested direction
-            ordered = heapq.merge(*(reversed(b) if descending else b for b in buckets),
-                                  key=_seq, reverse=descending)
-            descending = False
-            if keep is None:
-                return (list(islice(ordered, start, end)), sum(map(len, buckets)))
-    elif from_buckets:
-        assert buckets is not None
-        ordered = timeline.sorted_by_updated(t for b in buckets for t in b)
-    elif q.sort_by == "created_at":
-        ordered = tasks.values()
-    elif check_index:
-        ordered = timeline.by_updated()  # every live task: the kept order serves as it is
-    else:
-        ordered = timeline.sorted_by_updated(tasks.values())
+    if len(lists) == 1:
+        ordered = lists[0]
+    else:  # merged already in the requested direction
+        ordered = heapq.merge(*(reversed(b) if descending else b for b in lists),
+                              key=timeline.updated_key if updated else _seq, reverse=descending)
+        descending = False
     if keep is None:
-        return _window(ordered, descending, start, end), len(ordered)  # type: ignore[arg-type]
+        return _window(ordered, descending, start, end), size
     found = [t for t in _directed(ordered, descending) if keep(t)]
     return found[start:end], len(found)
+
+
+def _value_filters(q: ListQuery) -> list[tuple[str, object]]:
+    given = (("filename", q.filename), ("duration", q.duration), ("width", q.width),
+             ("height", q.height))
+    return [(name, value) for name, value in given if value is not None]
 
 
 def scan(candidates: Iterable[Task], state: State, q: ListQuery) -> tuple[list[Task], int]:

@@ -1,8 +1,9 @@
-"""One account's clock-dependent task orders, moved forward as the clock passes transitions.
+"""One account's task orders, per account and per index, moved forward as the clock passes.
 
 A task's status and `updated_at` change only at the instants its schedule fixed at creation,
-so status buckets (creation order) and the `updated_at` order are kept here and each task is
-moved when the clock passes its next transition, instead of every list scanning the account.
+so status buckets and `updated_at` orders (each kept per account and per index) are kept here
+and each task is moved when the clock passes its next transition, instead of every list
+scanning the account. Metadata fixed at creation is indexed by value beside them.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import heapq
 import math
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from conformance.emulator.store import Task
@@ -20,6 +21,14 @@ if TYPE_CHECKING:
 # one sort beats as many list insertions far from the tail.
 REBUILD_SHARE = 32
 REBUILD_MINIMUM = 64
+
+
+CREATED, UPDATED = "created_at", "updated_at"
+# equality filters on metadata fixed at creation, served from per-value indexes
+VALUE_FIELDS = ("filename", "duration", "width", "height")
+
+Scope = tuple[str | None, str | None, str]
+"""Which order: index ID (None: the account), status (None: any), sort key."""
 
 
 def _seq(task: Task) -> int:
@@ -33,26 +42,34 @@ def _next_transition(task: Task, now: float) -> float | None:
 
 
 class Timeline:
-    """Status buckets and `updated_at` order of one account's live tasks, as of ``at``."""
+    """Status buckets and `updated_at` orders of one account's live tasks, as of ``at``.
+
+    Kept orders, by scope (index or None, status or None, sort key): (any, status, created_at)
+    and (any, any, updated_at); creation order of all tasks or one index's is the store's.
+    """
 
     def __init__(self) -> None:
         self.at = -math.inf
         self._tasks: dict[str, Task] = {}  # insertion order is creation order
         self._state: dict[str, tuple[str, float]] = {}  # status and updated_at as filed
-        self._by_status: dict[str, list[Task]] = {}  # each in creation order
-        self._by_updated: list[Task] = []  # by (updated_at, creation)
+        self._orders: dict[Scope, list[Task]] = {}
         self._upcoming: list[tuple[float, int, Task]] = []  # next transition of each task
         self._stale = False
+        # value -> tasks in creation order; fixed at creation, so never stale
+        self._by_value: dict[tuple[str, Any], dict[str, Task]] = {}
 
     def __len__(self) -> int:
         return len(self._tasks)
 
-    def _updated_key(self, task: Task) -> tuple[float, int]:
+    def updated_key(self, task: Task) -> tuple[float, int]:
+        """Sort key of the `updated_at` order: as filed, ties in creation order."""
         return self._state[task.id][1], task.seq
 
     # --- membership ------------------------------------------------------------------------
     def add(self, task: Task) -> None:
         self._tasks[task.id] = task
+        for name in VALUE_FIELDS:
+            self._by_value.setdefault((name, getattr(task, name)), {})[task.id] = task
         if self._stale:
             return
         moment = max(self.at, task.created_at)
@@ -61,6 +78,13 @@ class Timeline:
 
     def remove(self, tasks: Iterable[Task]) -> None:
         gone = [t for t in tasks if self._tasks.pop(t.id, None) is not None]
+        for task in gone:
+            for name in VALUE_FIELDS:
+                key = (name, getattr(task, name))
+                same = self._by_value[key]
+                del same[task.id]
+                if not same:
+                    del self._by_value[key]
         if len(gone) > REBUILD_MINIMUM:
             self._stale = True  # one rebuild beats many removals from the middle
         if self._stale:
@@ -99,28 +123,42 @@ class Timeline:
         """Status and `updated_at` as of the last ``advance``."""
         return self._state[task.id]
 
-    def with_status(self, status: str) -> list[Task]:
-        """The tasks in this status, in creation order (do not modify)."""
-        return self._by_status.get(status, [])
+    def order(self, index_id: str | None, status: str | None, sort_by: str) -> list[Task]:
+        """The tasks of an index (None: all) in a status (None: any), ascending by ``sort_by``
+        (ties in creation order); creation order without a status is not kept here. Do not
+        modify."""
+        assert status is not None or sort_by == UPDATED
+        return self._orders.get((index_id, status, sort_by), [])
 
-    def by_updated(self) -> list[Task]:
-        """Every task by `updated_at`, ties in creation order (do not modify)."""
-        return self._by_updated
-
-    def sorted_by_updated(self, tasks: Iterable[Task]) -> list[Task]:
-        return sorted(tasks, key=self._updated_key)
+    def with_value(self, name: str, value: object) -> dict[str, Task]:
+        """The tasks whose metadata ``name`` equals ``value``, in creation order (read only)."""
+        return self._by_value.get((name, value), {})
 
     # --- keeping the orders ----------------------------------------------------------------
+    @staticmethod
+    def _scopes(task: Task, status: str) -> tuple[tuple[Scope, Scope], tuple[Scope, ...]]:
+        index = task.index_id
+        return (((None, status, CREATED), (index, status, CREATED)),
+                ((None, None, UPDATED), (None, status, UPDATED), (index, None, UPDATED),
+                 (index, status, UPDATED)))
+
     def _file(self, task: Task, state: tuple[str, float]) -> None:
         self._state[task.id] = state
-        insort(self._by_status.setdefault(state[0], []), task, key=_seq)
-        insort(self._by_updated, task, key=self._updated_key)
+        by_created, by_updated = self._scopes(task, state[0])
+        for scope in by_created:
+            insort(self._orders.setdefault(scope, []), task, key=_seq)
+        for scope in by_updated:
+            insort(self._orders.setdefault(scope, []), task, key=self.updated_key)
 
     def _unfile(self, task: Task) -> None:
-        bucket = self._by_status[self._state[task.id][0]]
-        del bucket[bisect_left(bucket, task.seq, key=_seq)]
-        del self._by_updated[bisect_left(self._by_updated, self._updated_key(task),
-                                         key=self._updated_key)]
+        by_created, by_updated = self._scopes(task, self._state[task.id][0])
+        for scope in by_created:
+            tasks = self._orders[scope]
+            del tasks[bisect_left(tasks, task.seq, key=_seq)]
+        key = self.updated_key(task)
+        for scope in by_updated:
+            tasks = self._orders[scope]
+            del tasks[bisect_left(tasks, key, key=self.updated_key)]
 
     def _schedule(self, task: Task, now: float) -> None:
         upcoming = _next_transition(task, now)
@@ -129,7 +167,6 @@ class Timeline:
 
     def _rebuild(self, now: float) -> None:
         state: dict[str, tuple[str, float]] = {}
-        by_status: dict[str, list[Task]] = {}
         upcoming: list[tuple[float, int, Task]] = []
         keyed: list[tuple[float, int, Task]] = []
         for task in self._tasks.values():
@@ -140,16 +177,27 @@ class Timeline:
                 filed = task.status_at(now)
                 upcoming.append((_next_transition(task, now) or now, task.seq, task))
             state[task.id] = filed
-            bucket = by_status.get(filed[0])
-            if bucket is None:
-                bucket = by_status[filed[0]] = []
-            bucket.append(task)
             keyed.append((filed[1], task.seq, task))
         heapq.heapify(upcoming)
+        orders: dict[Scope, list[Task]] = {}
+        # appending in creation order, then in updated order, leaves every list sorted
+        for task in self._tasks.values():
+            for scope in self._scopes(task, state[task.id][0])[0]:
+                _append(orders, scope, task)
         keyed.sort(key=_first_two)
-        self._state, self._by_status, self._upcoming = state, by_status, upcoming
-        self._by_updated = [entry[2] for entry in keyed]
+        for entry in keyed:
+            task = entry[2]
+            for scope in self._scopes(task, state[task.id][0])[1]:
+                _append(orders, scope, task)
+        self._state, self._orders, self._upcoming = state, orders, upcoming
         self.at, self._stale = now, False
+
+
+def _append(orders: dict[Scope, list[Task]], scope: Scope, task: Task) -> None:
+    tasks = orders.get(scope)
+    if tasks is None:
+        tasks = orders[scope] = []
+    tasks.append(task)
 
 
 def _first_two(entry: tuple[float, int, Task]) -> tuple[float, int]:

@@ -14,6 +14,9 @@ from conformance.emulator.store import Store
 
 ACCOUNT = "a" * 32
 READY = Probe(None, 5.0, 480, 360)
+# metadata values shared by some tasks only, so value indexes and filters intersect
+SHAPES = [Probe(None, 5.0, 480, 360), Probe(None, 7.5, 480, 720), Probe(None, 5.0, 640, 360)]
+NAMES = ["a.mp4", "b.mp4", "c.mp4"]
 BROKEN = Probe("video_file_broken", None, None, None)
 
 
@@ -30,9 +33,13 @@ def _queries(indexes: list[str], rng: random.Random) -> list[ListQuery]:
                       sort_by=rng.choice(["created_at", "updated_at"]),
                       descending=rng.random() < 0.5,
                       index_id=rng.choice([None, *indexes]), statuses=rng.choice(statuses),
-                      width=rng.choice([None, None, 480]),
+                      filename=rng.choice([None, None, *NAMES]),
+                      duration=rng.choice([None, None, 5.0, 7.5]),
+                      width=rng.choice([None, None, 480, 640, 1]),
+                      height=rng.choice([None, None, 360, 720]),
+                      created_at=rng.choice([None, None, 1001.0]),
                       updated_at=rng.choice([None, None, 1000.5]))
-            for _ in range(12)]
+            for _ in range(16)]
 
 
 def _expected(store: Store, query: ListQuery, now: float) -> tuple[list[str], int]:
@@ -42,7 +49,7 @@ def _expected(store: Store, query: ListQuery, now: float) -> tuple[list[str], in
     return [t.id for t in page], total
 
 
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", range(10))
 def test_pages_match_a_full_scan_through_creates_deletes_and_clock_moves(seed: int) -> None:
     rng = random.Random(seed)
     clock = Clock.manual(start=1000.0)
@@ -52,12 +59,13 @@ def test_pages_match_a_full_scan_through_creates_deletes_and_clock_moves(seed: i
         action = rng.random()
         if action < 0.5:
             for _ in range(rng.randint(1, 30)):
-                store.create_task(ACCOUNT, rng.choice(indexes), filename="c.mp4",
-                                  probe=READY if rng.random() < 0.6 else BROKEN)
+                store.create_task(ACCOUNT, rng.choice(indexes), filename=rng.choice(NAMES),
+                                  probe=rng.choice(SHAPES) if rng.random() < 0.6 else BROKEN)
         elif action < 0.6:
             final = [t for t in store._accounts[ACCOUNT].tasks.values()
                      if t.status_at(clock.now())[0] == "failed"]
-            for task in rng.sample(final, min(len(final), rng.randint(1, 5))):
+            # a few deletes are filed one by one, many at once mark the orders for a rebuild
+            for task in rng.sample(final, min(len(final), rng.choice([1, 5, 80]))):
                 store.delete_task(ACCOUNT, task.id)
         elif action < 0.66 and len(indexes) > 1:
             store.delete_index(ACCOUNT, indexes.pop(rng.randrange(len(indexes))))
