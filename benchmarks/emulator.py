@@ -123,7 +123,13 @@ def list_latency(tasks: int, samples: int) -> dict[str, tuple[float, float]]:
         "updated_at asc p500": "?sort_by=updated_at&sort_option=asc&page=500&page_limit=50",
         "status + index": f"?status=ready&index_id={indexes[1]}&page_limit=50",
         "updated_at + index": f"?sort_by=updated_at&index_id={indexes[1]}&page_limit=50",
-        "width (scan)": "?width=480&page_limit=50",
+        "width": "?width=480&page_limit=50",
+        "height page 100": "?height=360&page=100&page_limit=50",
+        "duration + updated_at": "?duration=5.0&sort_by=updated_at&page_limit=50",
+        "filename (one task)": f"?filename=clip-{tasks // 2}.mp4",
+        "status + index + updated_at": (f"?status=ready&index_id={indexes[2]}"
+                                        "&sort_by=updated_at&page_limit=50"),
+        "width + status (walks the smaller)": "?width=480&status=ready&page_limit=50",
     }
     results = {"first list after the burst (catch-up)": (catch_up, catch_up)}
     try:

@@ -67,6 +67,11 @@ def answer(tasks: Mapping[str, Task], timeline: Timeline, q: ListQuery) -> tuple
                       and q.created_at is None and q.updated_at is None)
         if only_value and not updated:  # that value was the only filter: a slice of it
             return _window(smallest.values(), q.descending, start, end), len(smallest)
+        if only_value and len(smallest) * 8 > size:  # common value: its count is the total,
+            keep = _residual(q, timeline.state, index=False, status=False)  # stop at the page
+            assert keep is not None
+            page = islice(filter(keep, _directed(lists[0], q.descending)), start, end)
+            return list(page), len(smallest)
         keep = _residual(q, timeline.state, index=True, status=True)
         found = [t for t in smallest.values() if keep is None or keep(t)]
         if updated:
