@@ -31,11 +31,6 @@ class ListQuery:
     offset: int | None = None
     """Where the page starts, when not at ``(page - 1) * page_limit`` (a fault shifts it)."""
 
-    def only_index_filter(self) -> bool:
-        return (self.statuses is None and self.filename is None and self.duration is None
-                and self.width is None and self.height is None and self.created_at is None
-                and self.updated_at is None)
-
     def window(self) -> tuple[int, int]:
         start = (self.page - 1) * self.page_limit if self.offset is None else self.offset
         return start, start + self.page_limit
