@@ -22,6 +22,7 @@ from conformance.judging import DELETES, Grant, contract_checks, json_body
 from conformance.media import sample_video, undecodable_bytes
 from conformance.provisioning import BudgetExceeded, Ledger, Provisioner
 from conformance.settings import Settings
+from conformance.transcript import DEFAULT_KEY_VARIABLE, Redactor
 
 __all__ = ["CLIENT_TASKS", "IMPOSSIBLE_PREFIX", "LIVE_TASK_ALLOWANCE",
            "LOOPBACK_TASK_ALLOWANCE", "Guard"]
@@ -58,6 +59,12 @@ class Guard:
         self.provisioner = provisioner
         self.base_url = settings.base_url
         self._key = settings.api_key.reveal()
+        # The transcript's own redaction, so recorded calls hide keys exactly as the clients'.
+        self._redactor = Redactor()
+        self._redactor.add(self._key)
+        if settings.second_api_key is not None:
+            self._redactor.add(settings.second_api_key.reveal())
+        self._scrub = self._redactor.scrub
         loopback = settings.is_loopback
         self.task_allowance = LOOPBACK_TASK_ALLOWANCE if loopback else LIVE_TASK_ALLOWANCE
         self.keep_for_later = keep_for_later  # of the run's budget, for tests after these
@@ -265,7 +272,7 @@ class Guard:
         request = response.request
         sent_key = request.headers.get("x-api-key")
         label = "none" if sent_key is None else "primary" if sent_key == self._key else "invalid"
-        headers = {k: ("$TWELVELABS_API_KEY" if k.lower() == "x-api-key" else self._scrub(v))
+        headers = {k: (DEFAULT_KEY_VARIABLE if k.lower() == "x-api-key" else self._scrub(v))
                    for k, v in request.headers.items()}
         form: tuple[tuple[str, str], ...] = ()
         files: tuple[tuple[str, str, int], ...] = ()
@@ -292,9 +299,6 @@ class Guard:
         self._log.write(json.dumps({"method": exchange.method, "url": exchange.url,
                                     "status": exchange.status}) + "\n")
         return exchange
-
-    def _scrub(self, text: str) -> str:
-        return text.replace(self._key, "$TWELVELABS_API_KEY") if self._key else text
 
     def excluded_for(self, case: Any) -> list[Callable[..., Any]]:
         """Built-in checks to skip for this case: ``ignored_auth`` once it held for the
