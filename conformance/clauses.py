@@ -76,6 +76,9 @@ CLAUSES: dict[str, Clause] = {
            "order holds, page_limit above 50 is refused (400) or clamped.", "DOCS", S),
         _c("RATE-LIMIT", "A 429 is never a failure by itself: the suite waits and retries.",
            "DOCS", Strictness.ADVISORY),
+        _c("DEL-ONLY-THAT", "A delete of a task or a video changes only what it names: every "
+           "other task keeps its presence, status and fields, every other video stays.",
+           "HTTP, INFERRED", S),
     )
 }
 

@@ -173,6 +173,9 @@ def _pytest_args(args: argparse.Namespace, settings: Settings,
         *target, "-p", "no:cacheprovider",
         # The user's working directory and its pytest configuration are not the suite's.
         "-c", str(RUN_INI), "--rootdir", str(rootdir), "--strict-markers", "-ra",
+        # The suite judges with ContractViolation, not bare asserts: rewriting every module
+        # of schemathesis and hypothesis (pytest11 plugins) would cost seconds of CPU per run.
+        "--assert=plain",
         # httpx (preflight) imported anyio's pytest plugin before pytest could rewrite it.
         "-W", "ignore::pytest.PytestAssertRewriteWarning",
         # xunit1 is the JUnit dialect that carries per-test properties (clause IDs).
