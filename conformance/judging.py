@@ -4,7 +4,6 @@ the clause each failed check names."""
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -12,16 +11,16 @@ from typing import Any
 
 import httpx
 from schemathesis.core.failures import CustomFailure, Failure, FailureGroup
-from schemathesis.core.parameters import ParameterLocation
 
 from conformance import checks
 from conformance.clauses import ContractViolation
 from conformance.client import Exchange
 from conformance.generation import operation_id
+from conformance.hints import breaks_only_hints
 from conformance.plugin import register_violation_mapper
 
 __all__ = ["DELETES", "Grant", "clause_for", "contract_checks", "failure_clauses", "json_body",
-           "naming_clauses", "page_limit_was_clamped"]
+           "naming_clauses"]
 
 # Clause a failure of each kind means, by operation (see clause_for).
 SHAPE = {"createTask": "CREATE-OK", "listTasks": "LIST-SHAPE", "retrieveTask": "TASK-SHAPE",
@@ -37,7 +36,6 @@ ACCEPTS = {**SHAPE, "listTasks": "LIST-FILTER-SORT", "deleteTask": "DEL-UNKNOWN"
 FIXED = {"not_a_server_error": "NO-5XX", "ignored_auth": "AUTH-REQUIRED",
          "missing_required_header": "AUTH-REQUIRED", "use_after_free": "DEL-GONE",
          "ensure_resource_availability": "CREATE-OK"}
-MAX_PAGE_LIMIT = 50
 DELETES = {"deleteTask": ("task", "task_id"), "deleteVideo": ("video", "video-id"),
            "deleteIndex": ("index", "index-id")}
 """Delete operations: the kind of resource each removes and its path parameter."""
@@ -85,14 +83,16 @@ def failure_clauses(exc: BaseException) -> list[str] | None:
 
 @contextmanager
 def naming_clauses(case: Any, response: Any) -> Iterator[None]:
-    """Tag each failure with its clause while the answer's status is still known; drop those
-    the contract allows (see ``page_limit_was_clamped``)."""
+    """Tag each failure with its clause while the answer's status is still known; drop the
+    refusals the contract does not require (a request that broke only generation hints, or a
+    clamped ``page_limit``: see ``hints.breaks_only_hints``)."""
     try:
         yield
     except FailureGroup as group:
         kept = [f for f in group.exceptions
                 if not (isinstance(f, Failure) and "negative_data_rejection" in f.checks
-                        and page_limit_was_clamped(case, response))]
+                        and 200 <= response.status_code < 300
+                        and breaks_only_hints(case, response))]
         if not kept:
             return
         if len(kept) < len(group.exceptions):
@@ -106,28 +106,6 @@ def naming_clauses(case: Any, response: Any) -> Iterator[None]:
             if clause:
                 failure.conformance_clause = clause  # type: ignore[attr-defined]
         raise group from None
-
-
-def page_limit_was_clamped(case: Any, response: Any) -> bool:
-    """LIST-FILTER-SORT lets a ``page_limit`` above 50 be refused or clamped: a 200 whose page
-    holds at most 50 is the clamp, when that value is the query's only one out of schema."""
-    if operation_id(case.operation.label) != "listTasks" or response.status_code != 200:
-        return False
-    params = case.operation.get_parameter_set(ParameterLocation.QUERY)
-    if params is None or not isinstance(case.query, dict):
-        return False
-    query = _as_read(case.query, params.schema.get("properties", {}))
-    limit = query.get("page_limit")
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit <= MAX_PAGE_LIMIT:
-        return False
-    if not params.get_strict_validator().is_valid({**query, "page_limit": MAX_PAGE_LIMIT}):
-        return False
-    body = json_body(response)
-    page = body.get("page_info") if isinstance(body, dict) else None
-    shown = page.get("limit_per_page") if isinstance(page, dict) else None
-    data = body.get("data") if isinstance(body, dict) else None
-    return (isinstance(shown, int) and not isinstance(shown, bool) and shown <= MAX_PAGE_LIMIT
-            and isinstance(data, list) and len(data) <= MAX_PAGE_LIMIT)
 
 
 @dataclass
@@ -180,17 +158,3 @@ def json_body(response: Any) -> Any:
         return json.loads(response.content)
     except ValueError:
         return None
-
-
-def _as_read(query: dict[str, Any], properties: dict[str, Any]) -> dict[str, Any]:
-    """Query values as a server reads them: numerals of numeric parameters become numbers
-    (generation sends ``"51"`` and ``51`` alike: both arrive as the text 51)."""
-    read = dict(query)
-    for name, value in query.items():
-        kind = (properties.get(name) or {}).get("type")
-        if isinstance(value, str) and kind == "integer" and re.fullmatch(r"-?\d+", value):
-            read[name] = int(value)
-        elif isinstance(value, str) and kind == "number" and re.fullmatch(r"-?\d+(\.\d+)?",
-                                                                         value):
-            read[name] = float(value)
-    return read

@@ -23,7 +23,8 @@ from conformance.emulator import create_app
 from conformance.emulator.server import start_in_thread
 from conformance.generation import load_schema
 from conformance.guard import IMPOSSIBLE_PREFIX, LOOPBACK_TASK_ALLOWANCE, MARKER_NUMBERS
-from conformance.judging import clause_for, page_limit_was_clamped
+from conformance.hints import HINTS_KEY, breaks_only_hints, contract_view
+from conformance.judging import clause_for
 from conformance.media import sample_video
 from conformance.provisioning import UPLOAD_MARKER, BudgetExceeded, Ledger, Provisioner
 from conformance.settings import Secret, Settings
@@ -186,7 +187,7 @@ def test_every_check_failing_on_a_server_error_names_only_no_5xx() -> None:
     assert clause_for("positive_data_acceptance", "retrieveTask", 200) == "TASK-SHAPE"
 
 
-def test_a_clamped_page_limit_is_allowed_only_when_it_is_the_one_value_out_of_schema() -> None:
+def test_a_refusal_is_required_only_for_what_the_contract_backs_not_for_hints() -> None:
     server = start_in_thread(create_app(api_keys=[KEY], variations=("clamp-page-limit",)))
     try:
         operation = load_schema(Settings())["/tasks"]["GET"]
@@ -195,14 +196,32 @@ def test_a_clamped_page_limit_is_allowed_only_when_it_is_the_one_value_out_of_sc
             case = operation.Case(query=query, headers={"x-api-key": KEY})
             return case, case.call(base_url=server.base_url)
 
-        assert page_limit_was_clamped(*answer({"page_limit": 51}))
-        assert page_limit_was_clamped(*answer({"page_limit": "51", "page": "1"}))
-        assert page_limit_was_clamped(*answer({"page_limit": 10**9, "sort_option": "asc"}))
-        assert not page_limit_was_clamped(*answer({"page_limit": 51, "sort_option": "up"}))
-        assert not page_limit_was_clamped(*answer({"page_limit": 50}))
-        assert not page_limit_was_clamped(*answer({"page_limit": "many"}))
+        # A clamped page_limit is one of the two answers LIST-FILTER-SORT allows.
+        assert breaks_only_hints(*answer({"page_limit": 51}))
+        assert breaks_only_hints(*answer({"page_limit": "51", "page": "1"}))
+        assert breaks_only_hints(*answer({"page_limit": 10**9, "sort_option": "asc"}))
+        assert not breaks_only_hints(*answer({"page_limit": 51, "sort_option": "up"}))
+        assert breaks_only_hints(*answer({"page_limit": 50}))
+        # Bounds and formats the vendor's docs do not state are hints: nothing to refuse.
+        for hinted in ({"width": -1}, {"height": "tall"}, {"page": 0}, {"page_limit": 0},
+                       {"duration": -3.5}, {"created_at": "yesterday"},
+                       {"index_id": "not-an-id"}, {"unknown": "1", "width": -1}):
+            assert breaks_only_hints(*answer(hinted)), hinted
+        for backed in ({"sort_by": "size"}, {"status": ["ready", "done"]},
+                       {"sort_option": "", "width": -1}):
+            assert not breaks_only_hints(*answer(backed)), backed
+        retrieve = load_schema(Settings())["/tasks/{task_id}"]["GET"]
+        case = retrieve.Case(path_parameters={"task_id": "not-an-id"},
+                             headers={"x-api-key": KEY})
+        assert not breaks_only_hints(case, case.call(base_url=server.base_url))
     finally:
         server.stop()
+
+
+def test_the_contract_view_drops_exactly_the_hinted_keywords() -> None:
+    schema = {"type": "integer", "minimum": 1, "maximum": 50, HINTS_KEY: ["type", "minimum"],
+              "items": [{"pattern": "x", HINTS_KEY: ["pattern"]}]}
+    assert contract_view(schema) == {"maximum": 50, "items": [{}]}
 
 
 def test_property_reservations_and_provisioned_tasks_share_the_runs_one_budget(
