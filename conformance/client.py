@@ -34,8 +34,8 @@ from conformance.transcript import (
 )
 from conformance.transcript import summarise_request as summarise_request  # the old home
 
-__all__ = ["ApiClient", "ClientStats", "Exchange", "Pacer", "TargetUnavailable", "Transcript",
-           "backoff_delay", "retry_after_seconds"]
+__all__ = ["ApiClient", "ClientStats", "Exchange", "Observer", "Pacer", "TargetUnavailable",
+           "Transcript", "backoff_delay", "retry_after_seconds"]
 
 MAX_WAIT = 60.0
 """No single wait for a rate limit lasts longer than this, whatever the target asks."""
@@ -45,6 +45,10 @@ _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS"})
 _CONNECT_ONLY = frozenset({"DELETE", "PUT"})
 _CONNECT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _INDEX_MODELS = [{"model_name": "marengo3.0", "model_options": ["visual", "audio"]}]
+
+
+Observer = Callable[[str, str, httpx.Response], None]
+"""Told of every final answer a client and its siblings receive: method, path as sent, answer."""
 
 
 class TargetUnavailable(Exception):
@@ -127,6 +131,7 @@ class _Shared:
         self.pacer = Pacer(rate, sleep)
         self.stats = ClientStats()
         self.redactor = Redactor()
+        self.observers: list[Observer] = []
         self.http = httpx.Client(timeout=timeout, transport=transport,
                                  headers={"user-agent": "tasks-conformance"})
 
@@ -180,6 +185,11 @@ class ApiClient:
     def close(self) -> None:
         self._shared.http.close()
 
+    def observe(self, observer: Observer) -> None:
+        """Tell ``observer`` of every final answer this client and its siblings receive (the
+        run's watch sees every delete this way, whichever key sent it)."""
+        self._shared.observers.append(observer)
+
     def __repr__(self) -> str:
         return (f"ApiClient({self.base_url!r}, key={self.key_label}, "
                 f"checked={self.checked})")
@@ -223,6 +233,8 @@ class ApiClient:
             shared.stats.add(retries=1)
             wait = retry_after_seconds(response.headers.get("retry-after"))
             shared.sleep(min(MAX_WAIT, backoff_delay(attempt) if wait is None else wait))
+        for observer in list(shared.observers):
+            observer(method, path, response)
         if self.checked:
             # Imported late: checks import clauses, and a client must load without them.
             checks = importlib.import_module("conformance.checks")

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from schemathesis import GenerationMode
@@ -23,6 +24,7 @@ from conformance.media import sample_video, undecodable_bytes
 from conformance.provisioning import BudgetExceeded, Ledger, Provisioner
 from conformance.settings import Settings
 from conformance.transcript import DEFAULT_KEY_VARIABLE, Redactor
+from conformance.watch import Watch
 
 __all__ = ["CLIENT_TASKS", "IMPOSSIBLE_PREFIX", "LIVE_TASK_ALLOWANCE",
            "LOOPBACK_TASK_ALLOWANCE", "Guard"]
@@ -53,11 +55,14 @@ class Guard:
     budget, pacing and 429 waits, the transcript and ledger."""
 
     def __init__(self, settings: Settings, transcript: Transcript, ledger: Ledger,
-                 provisioner: Provisioner, *, keep_for_later: int = 0) -> None:
+                 provisioner: Provisioner, *, keep_for_later: int = 0,
+                 watch: Watch | None = None) -> None:
         assert settings.base_url is not None and settings.api_key is not None
         self.settings, self.transcript, self.ledger = settings, transcript, ledger
         self.provisioner = provisioner
+        self.watch = watch
         self.base_url = settings.base_url
+        self._base_path = urlsplit(settings.base_url).path.rstrip("/")
         self._key = settings.api_key.reveal()
         # The transcript's own redaction, so recorded calls hide keys exactly as the clients'.
         self._redactor = Redactor()
@@ -257,16 +262,24 @@ class Guard:
             self.tasks.add(body["_id"])
             self.tasks_created += 1
             self.ledger.add("task", body["_id"], index_id=index_id)
-            if isinstance(body.get("video_id"), str):
-                self.videos[body["video_id"]] = index_id
-                self.ledger.add("video", body["video_id"], index_id=index_id, task_id=body["_id"])
+            video_id = body.get("video_id") if isinstance(body.get("video_id"), str) else None
+            if video_id is not None:
+                self.videos[video_id] = index_id
+                self.ledger.add("video", video_id, index_id=index_id, task_id=body["_id"])
+            if self.watch is not None:
+                self.watch.track(body["_id"], index_id, video_id, core=False)
         elif op == "createIndex" and isinstance(body, dict) and isinstance(body.get("_id"), str):
             self.indexes.add(body["_id"])
             self.indexes_created += 1
             self.ledger.add("index", body["_id"], name=str((case.body or {}).get("index_name")))
-        elif 200 <= response.status_code < 300 and op in DELETES:
+        elif op in DELETES:
             kind, name = DELETES[op]
-            self.provisioner.note_deleted(kind, str((case.path_parameters or {}).get(name)))
+            if 200 <= response.status_code < 300:
+                self.provisioner.note_deleted(kind, str((case.path_parameters or {}).get(name)))
+            if self.watch is not None:
+                path = urlsplit(str(response.request.url)).path.removeprefix(self._base_path)
+                self.watch.deleted(path, response.status_code,
+                                   f"DELETE {path} -> {response.status_code}", exchange.curl())
 
     def _record(self, case: Any, response: Any, attempt: int = 0) -> Exchange:
         request = response.request

@@ -18,6 +18,7 @@ from conformance.client import Exchange
 from conformance.generation import operation_id
 from conformance.hints import breaks_only_hints
 from conformance.plugin import register_violation_mapper
+from conformance.watch import Watch
 
 __all__ = ["DELETES", "Grant", "clause_for", "contract_checks", "failure_clauses", "json_body",
            "naming_clauses"]
@@ -82,10 +83,11 @@ def failure_clauses(exc: BaseException) -> list[str] | None:
 
 
 @contextmanager
-def naming_clauses(case: Any, response: Any) -> Iterator[None]:
+def naming_clauses(case: Any, response: Any, watch: Watch | None = None) -> Iterator[None]:
     """Tag each failure with its clause while the answer's status is still known; drop the
     refusals the contract does not require (a request that broke only generation hints, or a
-    clamped ``page_limit``: see ``hints.breaks_only_hints``)."""
+    clamped ``page_limit``: see ``hints.breaks_only_hints``). A created task not found again
+    after another successful delete is DEL-ONLY-THAT's, not CREATE-OK's (``watch`` knows)."""
     try:
         yield
     except FailureGroup as group:
@@ -103,9 +105,19 @@ def naming_clauses(case: Any, response: Any) -> Iterator[None]:
                 _failure_clause(failure) if isinstance(failure, CustomFailure) else (
                     clause_for(failure.checks[0], op, response.status_code)
                     if failure.checks else None)
+            if clause == "CREATE-OK" and watch is not None and isinstance(failure, Failure) \
+                    and "ensure_resource_availability" in failure.checks \
+                    and _removed_by_another_delete(case, watch):
+                clause = "DEL-ONLY-THAT"
             if clause:
                 failure.conformance_clause = clause  # type: ignore[attr-defined]
         raise group from None
+
+
+def _removed_by_another_delete(case: Any, watch: Watch) -> bool:
+    task_id = (case.path_parameters or {}).get("task_id")
+    return isinstance(task_id, str) and any(d.succeeded and d.target != task_id
+                                            for d in watch.deletes_since(task_id))
 
 
 @dataclass

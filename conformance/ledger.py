@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from conformance.client import repr_error
+from conformance.errors import ProvisioningError
 from conformance.settings import Settings
 
 __all__ = ["Ledger", "LedgerEntry"]
@@ -52,9 +53,6 @@ class Ledger:
             ledger = cls(Path(path), str(data["run_id"]), data.get("base_url"))
             ledger._entries = [LedgerEntry(**e) for e in data["entries"]]
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            # Imported here: provisioning builds on this module.
-            from conformance.provisioning import ProvisioningError
-
             raise ProvisioningError(f"ledger {path} cannot be read: {repr_error(exc)}") from None
         return ledger
 

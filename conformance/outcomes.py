@@ -14,13 +14,13 @@ from typing import Any
 import pytest
 
 from conformance import __version__
-from conformance.clauses import CLAUSES, ContractViolation
+from conformance.clauses import CLAUSES, ContractViolation, clause
 from conformance.deviations import Deviations
 from conformance.report import VERDICTS, CaseRecord, ClauseRow, build_summary, exit_code
 from conformance.settings import Settings
 from conformance.target import EmbeddedTarget
 
-__all__ = ["STATE_KEY", "Handover", "RunState", "TimeBudgetSpent", "judge",
+__all__ = ["STATE_KEY", "Handover", "RunState", "Subjects", "TimeBudgetSpent", "judge",
            "register_violation_mapper", "run_code", "run_header", "run_state", "run_summary",
            "skip_reason", "violation_clauses"]
 
@@ -34,6 +34,27 @@ class Handover:
     preflighted: bool = False
     embedded: bool = False
     """The target is the embedded emulator the CLI started (for the report header)."""
+
+
+@dataclass
+class Subjects:
+    """Per clause, what the run judged it on (statuses, operations, tasks, pages) and, when a
+    budget or a missing precondition cut that short, why it was judged only in part."""
+
+    judged: dict[str, list[str]] = field(default_factory=dict)
+    partial: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, clause_id: str, text: str) -> None:
+        clause(clause_id)
+        shown = self.judged.setdefault(clause_id, [])
+        if text not in shown:
+            shown.append(text)
+
+    def partly(self, clause_id: str, reason: str) -> None:
+        clause(clause_id)
+        shown = self.partial.setdefault(clause_id, [])
+        if reason not in shown:
+            shown.append(reason)
 
 
 @dataclass
@@ -59,6 +80,7 @@ class RunState:
     interrupted: bool = False
     summary: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
+    subjects: Subjects = field(default_factory=Subjects)
     progress_writer: Callable[[str], None] | None = None
 
     def progress(self, message: str) -> None:
@@ -241,7 +263,8 @@ def run_summary(state: RunState, matrix: list[ClauseRow], code: int) -> dict[str
         "notes": list(state.notes),
         "settings": settings.redacted(),
     }
-    summary = build_summary(records=records, matrix=matrix, header=header, extra=extra)
+    summary = build_summary(records=records, matrix=matrix, header=header, extra=extra,
+                            subjects=state.subjects.judged, partial=state.subjects.partial)
     summary["tasks_created"] = summary["spend"].get("tasks")
     return summary
 

@@ -400,7 +400,7 @@ class HtmlHooks:
         self.metadata["Rate limited (429)"] = summary["rate_limited"]
         matrix = clause_matrix(list(state.records.values()))
         lines = [*state.notes, *console_lines(summary, state.settings.report_dir)]
-        prefix.append(notes_html(lines) + matrix_html(matrix))
+        prefix.append(notes_html(lines) + matrix_html(matrix, summary))
 
     def pytest_html_results_table_row(self, report: Any, cells: list[str]) -> None:
         if getattr(report, "conformance_error", False) and report.when == "call":

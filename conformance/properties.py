@@ -46,7 +46,7 @@ def exercise(guard: Guard, case: Any) -> None:
     if not guard.secure(case):
         return
     response = guard.send(case)
-    with judging.naming_clauses(case, response):
+    with judging.naming_clauses(case, response, guard.watch):
         case.validate_response(response, additional_checks=guard.checks_for(case),
                                excluded_checks=guard.excluded_for(case),
                                transport_kwargs=guard.call_kwargs())
@@ -70,7 +70,7 @@ def state_machine(guard: Guard) -> Any:
         def validate_response(self, response: Any, case: Any,
                               additional_checks: list[Any] | None = None,
                               **kwargs: Any) -> None:
-            with judging.naming_clauses(case, response):
+            with judging.naming_clauses(case, response, guard.watch):
                 case.validate_response(
                     response, additional_checks=[*(additional_checks or []),
                                                  *guard.checks_for(case)],
@@ -107,10 +107,12 @@ def tasks_needed_later(items: list[pytest.Item]) -> int:
 def property_guard(request: pytest.FixtureRequest, ledger: Ledger,
                    provisioner: Provisioner) -> Iterator[Guard]:
     """The run's guard of generated requests. What it let create is in the ledger and is
-    removed by the provisioner's cleanup (that fixture outlives this one)."""
+    removed by the provisioner's cleanup (that fixture outlives this one); its deletes and
+    creates are the watch's too (DEL-ONLY-THAT)."""
     state = run_state(request.config)
     guard = Guard(state.settings, state.transcript, ledger, provisioner,
-                  keep_for_later=tasks_needed_later(request.session.items))
+                  keep_for_later=tasks_needed_later(request.session.items),
+                  watch=provisioner.watch)
     try:
         yield guard
     finally:

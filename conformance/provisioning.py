@@ -21,23 +21,17 @@ import httpx
 from conformance.cleanup import FINAL, answer_json, answer_line, clean, cleanup_ledger, sweep
 from conformance.cleanup import UPLOAD_MARKER as UPLOAD_MARKER  # the old home
 from conformance.client import ApiClient
+from conformance.errors import BudgetExceeded, ProvisioningError
 from conformance.ledger import Ledger, LedgerEntry
 from conformance.media import sample_video, undecodable_bytes
 from conformance.settings import Settings
+from conformance.watch import Watch, is_gone
 
 __all__ = ["BudgetExceeded", "CreatedTask", "Ledger", "LedgerEntry", "Provisioner",
-           "ProvisioningError", "cleanup_ledger", "sweep"]
+           "ProvisioningError", "Settled", "cleanup_ledger", "sweep"]
 
 Kind = Literal["ready", "failed"]
 INDEX_MARKER = re.compile(r"^conformance-[0-9A-Za-z_]+$")
-
-
-class ProvisioningError(Exception):
-    """The suite could not bring the target into the state a test needs: an error, exit 3."""
-
-
-class BudgetExceeded(ProvisioningError):
-    """Creating one more resource would exceed the run's task or upload budget."""
 
 
 @dataclass
@@ -53,12 +47,24 @@ class CreatedTask:
     """For a fresh pending task: the status read right after creation."""
 
 
+@dataclass(frozen=True)
+class Settled:
+    """What became of a task waited for: its final body, or why not (and the clause whose
+    violation explains it, when one does)."""
+
+    final: dict[str, Any] | None
+    problem: str | None = None
+    clause: str | None = None
+
+
 class Provisioner:
     """Creates what tests need, once and concurrently, within the run's budget."""
 
     def __init__(self, client: ApiClient, settings: Settings, ledger: Ledger,
-                 progress: Callable[[str], None] | None = None) -> None:
+                 progress: Callable[[str], None] | None = None,
+                 watch: Watch | None = None) -> None:
         self._client = client
+        self.watch = watch
         self._settings = settings
         self._ledger = ledger
         self._progress = progress or (lambda _message: None)
@@ -68,6 +74,7 @@ class Provisioner:
         self._numbers = itertools.count(1)
         self._statuses: dict[str, list[str]] = {}
         self._final: dict[str, dict[str, Any]] = {}
+        self._gone: dict[str, tuple[str, str | None]] = {}
         self.tasks_created = 0
         self.bytes_uploaded = 0
 
@@ -105,14 +112,20 @@ class Provisioner:
             index_id, video_file=(filename, payload) if filename and payload else None,
             video_url=url, user_metadata={"conformance_run": settings.run_id})
         body = answer_json(response)
-        if response.status_code != 200 or not _has_id(body):
+        # Any 2xx that names the task made one: a create answering 201, or without video_id,
+        # is CREATE-OK's failure (judged from this answer), not a reason to stop provisioning.
+        if not 200 <= response.status_code < 300 or not _has_id(body):
+            refused = f" (configure --{kind}-video-url to provision one from a URL)" \
+                if payload and 400 <= response.status_code < 500 else ""
             raise ProvisioningError(f"could not create a {kind} task: POST /tasks answered "
-                                    f"{answer_line(response)}")
+                                    f"{answer_line(response)}{refused}")
         task_id = body["_id"]
         video_id = body.get("video_id") if isinstance(body.get("video_id"), str) else None
         self._ledger.add("task", task_id, index_id=index_id)
         if video_id:
             self._ledger.add("video", video_id, index_id=index_id, task_id=task_id)
+        if self.watch is not None:
+            self.watch.track(task_id, index_id, video_id)
         return CreatedTask(kind, task_id, index_id, video_id, filename, response)
 
     def reserve_task(self, upload_bytes: int = 0, *, leave: int = 0) -> None:
@@ -145,12 +158,14 @@ class Provisioner:
             task.status = status
         return task
 
-    def wait_final(self, tasks: Sequence[CreatedTask]) -> dict[str, dict[str, Any]]:
-        """Poll all ``tasks`` together until each is ready or failed; their final bodies."""
+    def settle(self, tasks: Sequence[CreatedTask]) -> dict[str, Settled]:
+        """Poll all ``tasks`` together until each is final, gone or out of time: what became
+        of each (a task's problem never stops the others from being waited for)."""
         timeout = self._settings.wait_timeout
         started = time.monotonic()
         stop = threading.Event()
-        pending = [t for t in tasks if t.task_id not in self._final]
+        pending = [t for t in tasks if t.task_id not in self._final
+                   and t.task_id not in self._gone]
         if pending:
             with ThreadPoolExecutor(max_workers=min(8, len(pending))) as pool:
                 futures = [pool.submit(self._poll, t.task_id, started + timeout, stop)
@@ -167,18 +182,29 @@ class Provisioner:
                     stop.set()
                 for future in futures:
                     future.result()  # a target that went away is the caller's error
-        late = [t for t in tasks if t.task_id not in self._final]
-        if late:
-            detail = ", ".join(f"{t.task_id} (last status: {self._last(t.task_id)})"
-                               for t in late)
-            raise ProvisioningError(f"timed out after {timeout:g} s waiting for {len(late)} "
-                                    f"task(s) to become final: {detail}")
-        wrong = [t for t in tasks if self._final[t.task_id].get("status") != t.kind]
-        if wrong:
-            detail = ", ".join(f"{t.task_id} meant to become {t.kind} ended "
-                               f"{self._final[t.task_id].get('status')}" for t in wrong)
-            raise ProvisioningError(f"could not provision: {detail}")
-        return {t.task_id: self._final[t.task_id] for t in tasks}
+        return {t.task_id: self._settled(t, timeout) for t in tasks}
+
+    def _settled(self, task: CreatedTask, timeout: float) -> Settled:
+        final = self._final.get(task.task_id)
+        if final is not None:
+            if final.get("status") != task.kind:
+                return Settled(final, f"task {task.task_id} meant to become {task.kind} ended "
+                               f"{final.get('status')}")
+            return Settled(final)
+        gone = self._gone.get(task.task_id)
+        if gone is not None:
+            return Settled(None, gone[0], gone[1])
+        return Settled(None, f"timed out after {timeout:g} s waiting for task {task.task_id} "
+                       f"to become final (last status: {self._last(task.task_id)})")
+
+    def wait_final(self, tasks: Sequence[CreatedTask]) -> dict[str, dict[str, Any]]:
+        """Poll all ``tasks`` together until each is ready or failed; their final bodies, or
+        ProvisioningError naming every task that did not get there."""
+        settled = self.settle(tasks)
+        problems = [s.problem for s in settled.values() if s.problem]
+        if problems:
+            raise ProvisioningError("could not provision: " + "; ".join(problems))
+        return {task_id: s.final for task_id, s in settled.items() if s.final is not None}
 
     def observed_statuses(self, task_id: str) -> list[str]:
         """Every status seen for the task, in order, repeats folded."""
@@ -197,6 +223,8 @@ class Provisioner:
         interval = 0.2
         while not stop.is_set():
             response = self._client.retrieve_task(task_id)
+            if self._stopped_by(task_id, response):
+                return
             body = answer_json(response)
             status = body.get("status") if response.status_code == 200 else None
             if isinstance(status, str):
@@ -210,6 +238,23 @@ class Provisioner:
                 return
             stop.wait(min(interval, remaining))  # one last look at the deadline itself
             interval = min(2.0, interval * 1.5)
+
+    def _stopped_by(self, task_id: str, response: httpx.Response) -> bool:
+        """A poll that shows the task gone ends its wait at once: vanished without the run
+        deleting it (DEL-ONLY-THAT), or removed by a delete the run sent."""
+        finding = self.watch.saw(task_id, response) if self.watch is not None else None
+        if finding is not None:
+            with self._lock:
+                self._gone[task_id] = (f"task {task_id} {finding.what} (see DEL-ONLY-THAT)",
+                                       "DEL-ONLY-THAT")
+            return True
+        if is_gone(response) and self.watch is not None and (
+                self.watch.expected_gone(task_id) or self.watch.named(task_id)):
+            with self._lock:
+                self._gone[task_id] = (f"task {task_id} is gone after a delete the run sent "
+                                       "named it", None)
+            return True
+        return False
 
     def _note(self, task_id: str, status: str) -> None:
         with self._lock:

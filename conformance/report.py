@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
@@ -93,14 +93,19 @@ def outcome_counts(records: Iterable[CaseRecord]) -> dict[str, int]:
 
 
 def build_summary(*, records: Sequence[CaseRecord], matrix: Sequence[ClauseRow],
-                  header: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+                  header: dict[str, Any], extra: dict[str, Any],
+                  subjects: Mapping[str, Sequence[str]] | None = None,
+                  partial: Mapping[str, Sequence[str]] | None = None) -> dict[str, Any]:
     """The machine-readable verdict of a run (summary.json)."""
+    subjects, partial = subjects or {}, partial or {}
     return {
         **header,
         "counts": outcome_counts(records),
         "clauses": {
             row.clause_id: {"outcome": row.outcome, "source": row.source,
-                            "strictness": row.strictness, "tests": list(row.tests)}
+                            "strictness": row.strictness, "tests": list(row.tests),
+                            "subjects_judged": list(subjects.get(row.clause_id, ())),
+                            "partially_judged": list(partial.get(row.clause_id, ()))}
             for row in matrix
         },
         "failed_clauses": [row.clause_id for row in matrix if row.outcome == "failed"],
@@ -119,20 +124,30 @@ def write_summary(path: Path, summary: dict[str, Any]) -> None:
     path.write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
 
 
-def matrix_html(matrix: Sequence[ClauseRow]) -> str:
+def matrix_html(matrix: Sequence[ClauseRow], summary: Mapping[str, Any] | None = None) -> str:
     """The clause matrix as an HTML table for the report's summary section."""
     colours = {"failed": "#c62828", "error": "#ef6c00", "expected-failure": "#6a1b9a",
                "passed": "#2e7d32", "disabled": "#616161", "not-run": "#9e9e9e"}
+    clauses = (summary or {}).get("clauses", {})
+
+    def subjects(clause_id: str) -> str:
+        row = clauses.get(clause_id, {})
+        parts = [escape(s) for s in row.get("subjects_judged", ())]
+        parts += [f"<i>partially judged: {escape(p)}</i>" for p in row.get("partially_judged",
+                                                                            ())]
+        return "<br>".join(parts)
+
     rows = "".join(
         f'<tr><td>{escape(r.clause_id)}</td><td>{escape(CLAUSES[r.clause_id].sentence)}</td>'
         f"<td>{escape(r.source)}</td><td>{escape(r.strictness)}</td>"
         f'<td style="color:{colours[r.outcome]};font-weight:bold">{escape(r.outcome)}</td>'
-        f"<td>{len(r.tests)}</td></tr>"
+        f"<td>{subjects(r.clause_id)}</td><td>{len(r.tests)}</td></tr>"
         for r in matrix
     )
     return ('<h2>Clause matrix</h2><table id="clause-matrix" class="clause-matrix">'
             "<thead><tr><th>Clause</th><th>Sentence</th><th>Source</th><th>Strictness</th>"
-            f"<th>Outcome</th><th>Tests</th></tr></thead><tbody>{rows}</tbody></table>")
+            "<th>Outcome</th><th>Subjects judged</th><th>Tests</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>")
 
 
 def notes_html(lines: Sequence[str]) -> str:
@@ -193,6 +208,9 @@ def console_lines(summary: dict[str, Any], report_dir: Path) -> list[str]:
     erroring = [c for c, e in summary["clauses"].items() if e["outcome"] == "error"]
     if erroring:
         lines.append(f"clauses not judged (errors): {', '.join(erroring)}")
+    for cid, entry in summary["clauses"].items():
+        for reason in entry.get("partially_judged", ()):
+            lines.append(f"partially judged: {cid}: {reason}")
     deviations = summary.get("deviations", {})
     for applied in deviations.get("applied", []):
         lines.append(f"expected failure: {applied['clause']} in {applied['test']} "

@@ -121,6 +121,22 @@ class Settings:
         return host in ("localhost", "::1") or host.startswith("127.")
 
     @property
+    def relaxed(self) -> bool:
+        """Loopback targets get relaxed rules: bigger budgets, no pacing, quick probing."""
+        return self.is_loopback
+
+    @property
+    def probe_interval(self) -> float:
+        """Seconds between reads of a task probed at each unfinished status: a live status
+        lasts seconds to minutes, the emulator's a few tenths of a second."""
+        return 0.05 if self.relaxed else 1.0
+
+    @property
+    def page_budget(self) -> int:
+        """Pages one walk of a listing may read; past it a clause is judged in part."""
+        return 100 if self.relaxed else 20
+
+    @property
     def effective_rate(self) -> float | None:
         if self.rate is not None:
             return self.rate if self.rate > 0 else None

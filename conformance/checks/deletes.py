@@ -36,7 +36,8 @@ def refusal_code_is_task_cannot_be_deleted(response: httpx.Response) -> None:
 
 
 def answer_says_task_is_gone(response: httpx.Response, clause_id: str = "DEL-GONE") -> None:
-    """A deleted task reads as 404 or 400 with code resource_not_exist."""
+    """A deleted task reads as 404 or 400 with code resource_not_exist (the code is how an
+    answer says "gone" rather than "bad request"; the rest of the body is ERR-ENVELOPE's)."""
     client_error(response, clause_id, "404 or 400 (code 'resource_not_exist')",
                  allowed=(400, 404))
     code = error_code(response)

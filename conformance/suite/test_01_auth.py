@@ -12,7 +12,10 @@ import pytest
 from conformance import checks, media
 from conformance.clauses import ContractViolation
 from conformance.client import ApiClient
-from conformance.provisioning import Ledger
+from conformance.ledger import Ledger
+from conformance.outcomes import Subjects
+from conformance.pages import Listing
+from conformance.pool import Pool
 from conformance.strategies import IMPOSSIBLE_PREFIX
 
 pytestmark = [pytest.mark.auth, pytest.mark.clause("AUTH-REQUIRED")]
@@ -55,10 +58,11 @@ def _remember_accidents(ledger: Ledger, operation: str, response: httpx.Response
 @pytest.mark.parametrize("key", ["missing", "invalid"])
 def test_every_operation_without_a_valid_key_answers_401_and_changes_nothing(
         operation: str, key: str, api: ApiClient, anonymous_api: ApiClient,
-        invalid_key_api: ApiClient, pool: Any, ledger: Ledger, listing: Any) -> None:
+        invalid_key_api: ApiClient, pool: Pool, ledger: Ledger, listing: Listing,
+        judged: Subjects) -> None:
     caller = (anonymous_api if key == "missing" else invalid_key_api).unchecked()
     # A task an earlier broken answer already destroyed is not blamed on this operation.
-    watched = [task for task in pool.tasks.values() if not task.deleted]
+    watched = [task for task in pool.tasks.values() if pool.usable(task.role)]
     before_ids = listing.ids(api, index_id=pool.index_id)
 
     response = OPERATIONS[operation](caller, pool)
@@ -72,6 +76,7 @@ def test_every_operation_without_a_valid_key_answers_401_and_changes_nothing(
     checks.answer_is_not_a_server_error(response)
     checks.answer_is_unauthorized(response)
     for task, read in reads:
+        assert task.final is not None, "usable tasks were read final"
         checks.task_is_unchanged(task.final, read, "AUTH-REQUIRED")
     after_ids = listing.ids(api, index_id=pool.index_id)
     if after_ids != before_ids:
@@ -80,3 +85,4 @@ def test_every_operation_without_a_valid_key_answers_401_and_changes_nothing(
             f"{response.status_code} but the index's tasks changed: added "
             f"{sorted(after_ids - before_ids)}, removed {sorted(before_ids - after_ids)}",
             reproduce=checks.reproduce_line(response))
+    judged.add("AUTH-REQUIRED", f"{operation} ({key} key)")

@@ -1,172 +1,137 @@
-"""Delete refusals: a task that is not final, or ready with its video, cannot be deleted."""
+"""Delete refusals: a task that is not final, or ready with its video, cannot be deleted.
+
+The unfinished task is the pool's probe, deleted at every unfinished status it showed while
+the other tasks indexed (``conformance.probe``); the ready ones are the delete scenario's.
+"""
 
 from __future__ import annotations
-
-import time
-from dataclasses import dataclass, field
-from typing import Any
 
 import httpx
 import pytest
 
 from conformance import checks
 from conformance.clauses import ContractViolation
-from conformance.client import ApiClient
-from conformance.provisioning import Provisioner, ProvisioningError
-from conformance.settings import Settings
+from conformance.deletions import Deletions
+from conformance.errors import ProvisioningError, SubjectDestroyed
+from conformance.outcomes import Subjects
+from conformance.pool import Pool
+from conformance.probe import UnfinishedDeletes
 
 pytestmark = pytest.mark.refusals
 
-FRESH_TASK_TRIES = 3
-"""Fresh tasks tried before the suite gives up on catching one unfinished (budget: issue 6)."""
-MORE_STATUSES_FOR = 20.0
-"""Seconds spent, after a first judged attempt, trying the next unfinished statuses too."""
 
-
-@dataclass
-class Attempt:
-    """One delete of an unfinished task, judged only when the reads around it agree."""
-
-    before: dict[str, Any]
-    response: httpx.Response
-    after: httpx.Response
-
-
-@dataclass
-class UnfinishedDeletes:
-    judged: list[Attempt] = field(default_factory=list)
-    observed: dict[str, list[str]] = field(default_factory=dict)
-    """Every status read of each fresh task, in order (None: the read found no task)."""
-    races: int = 0
-    first_judged_at: float = 0.0
-
-    def judge(self, attempt: Attempt) -> None:
-        if not self.judged:
-            self.first_judged_at = time.monotonic()
-        self.judged.append(attempt)
-
-
-def _status(response: httpx.Response) -> str | None:
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    return body.get("status") if response.status_code == 200 and isinstance(body, dict) \
-        else None
-
-
-def _probe(api: ApiClient, task_id: str, found: UnfinishedDeletes, deadline: float,
-           interval: float) -> None:
-    """Try a delete at every unfinished status the task shows, until it is final."""
-    tried: set[str] = set()
-    seen = found.observed.setdefault(task_id, [])
-    while time.monotonic() < deadline:
-        if found.judged:
-            deadline = min(deadline, found.first_judged_at + MORE_STATUSES_FOR)
-        before = api.retrieve_task(task_id)
-        status = _status(before)
-        seen.append(str(status))
-        if status is None or status in checks.FINAL_STATUSES:
-            return
-        if status in tried:
-            time.sleep(interval)
-            continue
-        tried.add(status)
-        response = api.delete_task(task_id)
-        after = api.retrieve_task(task_id)
-        after_status = _status(after)
-        seen.append(str(after_status))
-        if response.is_success:
-            # The task was made from a valid video, so it can only have become ready, and a
-            # ready task with its video is refused too: no race explains an accepted delete.
-            found.judge(Attempt(before.json(), response, after))
-            return
-        if after_status is not None and after_status not in checks.FINAL_STATUSES:
-            found.judge(Attempt(before.json(), response, after))
-        else:
-            found.races += 1
-
-
-@pytest.fixture(scope="module")
-def unfinished_deletes(api: ApiClient, provisioner: Provisioner,
-                       settings: Settings) -> UnfinishedDeletes:
-    raw = api.unchecked()
-    found = UnfinishedDeletes()
-    for _ in range(FRESH_TASK_TRIES):
-        created = provisioner.start_task("ready")
-        task_id = created.task_id
-        interval = 0.05 if settings.is_loopback else 2.0
-        _probe(raw, task_id, found, time.monotonic() + settings.wait_timeout, interval)
-        if found.judged:
-            return found
-    raise ProvisioningError(
-        f"could not provision a not-yet-final task: {FRESH_TASK_TRIES} fresh tasks, statuses "
-        f"read {found.observed}, {found.races} attempts raced with the task finishing")
+def _unfinished(pool: Pool) -> UnfinishedDeletes:
+    found = pool.unfinished
+    if found is None:
+        raise ProvisioningError(f"no task to probe while unfinished: the pool's probe task "
+                                f"{pool.why_not('probe')}")
+    if not found.judged:
+        raise ProvisioningError(
+            f"could not provision a not-yet-final task: {found.stopped}; statuses read "
+            f"{' '.join(found.observed) or 'none'}, raced with the task finishing at "
+            f"{', '.join(found.raced) or 'no status'}")
+    return found
 
 
 @pytest.mark.clause("DEL-TERMINAL-ONLY")
-def test_delete_of_a_task_that_is_not_final_is_refused_with_400_and_changes_nothing(
-        unfinished_deletes: UnfinishedDeletes, request: pytest.FixtureRequest) -> None:
-    # Reported (JUnit properties) so a reader sees which unfinished statuses were judged.
-    request.node.user_properties += [
-        ("observed_statuses", "; ".join(f"{task_id}: {' '.join(seen)}" for task_id, seen
-                                        in unfinished_deletes.observed.items())),
-        ("judged_at_statuses", " ".join(a.before["status"] for a in unfinished_deletes.judged)),
-    ]
-    for attempt in unfinished_deletes.judged:
+def test_delete_of_a_task_that_is_not_final_is_refused_with_400_at_every_status_seen(
+        pool: Pool, judged: Subjects, request: pytest.FixtureRequest) -> None:
+    found = _unfinished(pool)
+    judged.add("DEL-TERMINAL-ONLY", found.describe())
+    request.node.user_properties += [("observed_statuses", " ".join(found.observed)),
+                                     ("judged_at_statuses", " ".join(found.statuses_judged))]
+    for attempt in found.judged:
         checks.answer_is_not_a_server_error(attempt.response)
         try:
             checks.delete_is_refused(attempt.response, "DEL-TERMINAL-ONLY")
+            checks.task_is_unchanged(attempt.before, attempt.after, "DEL-TERMINAL-ONLY")
         except ContractViolation as exc:
             raise ContractViolation(
-                "DEL-TERMINAL-ONLY", f"task status was {attempt.before['status']!r} just "
-                f"before the delete: {exc.message}", reproduce=exc.reproduce) from None
-        checks.task_is_unchanged(attempt.before, attempt.after, "DEL-TERMINAL-ONLY")
+                "DEL-TERMINAL-ONLY", f"task {found.task_id} was {attempt.status!r} just "
+                f"before the delete ({found.describe()}): {exc.message}",
+                reproduce=exc.reproduce) from None
 
 
 @pytest.mark.clause("DEL-REFUSAL-CODE")
 def test_refused_delete_of_an_unfinished_task_carries_code_task_cannot_be_deleted(
-        unfinished_deletes: UnfinishedDeletes) -> None:
-    refusals = [a for a in unfinished_deletes.judged if a.response.status_code == 400]
+        pool: Pool, judged: Subjects) -> None:
+    refusals = [a for a in _unfinished(pool).judged if a.response.status_code == 400]
     if not refusals:
-        raise ProvisioningError("no refused delete to judge: the unfinished task's delete "
-                                "was not refused (see DEL-TERMINAL-ONLY)")
+        raise SubjectDestroyed("no refused delete to judge: the unfinished task's delete was "
+                               "not refused (see DEL-TERMINAL-ONLY)", "DEL-TERMINAL-ONLY")
+    judged.add("DEL-REFUSAL-CODE", "refusals of an unfinished task at: "
+               + ", ".join(a.status for a in refusals))
     for attempt in refusals:
         checks.refusal_code_is_task_cannot_be_deleted(attempt.response)
 
 
+def _ready_refusal(deletions: Deletions) -> tuple[httpx.Response, httpx.Response]:
+    if deletions.ready_refused is None or deletions.ready_after_refusal is None:
+        raise ProvisioningError(f"the ready task's delete was not tried: the pool's "
+                                f"doomed_ready task {deletions.ready_gone}")
+    return deletions.ready_refused, deletions.ready_after_refusal
+
+
 @pytest.mark.clause("DEL-VIDEO-FIRST")
 def test_delete_of_a_ready_task_with_its_video_is_refused_and_changes_nothing(
-        deletions: Any) -> None:
-    checks.answer_is_not_a_server_error(deletions.ready_refused)
-    checks.delete_is_refused(deletions.ready_refused, "DEL-VIDEO-FIRST")
-    task = deletions.ready_after_refusal
-    checks.task_is_unchanged(_ready_final(deletions), task, "DEL-VIDEO-FIRST")
-    if deletions.video_delete.status_code != 204:
+        deletions: Deletions, judged: Subjects) -> None:
+    refused, after = _ready_refusal(deletions)
+    task = deletions.ready_task
+    assert task is not None and task.final is not None
+    checks.answer_is_not_a_server_error(refused)
+    checks.delete_is_refused(refused, "DEL-VIDEO-FIRST")
+    checks.task_is_unchanged(task.final, after, "DEL-VIDEO-FIRST")
+    video = deletions.video_delete
+    assert video is not None, "a refused delete is followed by the video's delete"
+    if not video.is_success:
         raise ContractViolation(
             "DEL-VIDEO-FIRST", "expected the video to survive the refused task delete and "
-            f"its delete to answer 204, got {deletions.video_delete.status_code}: "
-            f"{deletions.video_delete.text[:200]}",
-            reproduce=checks.reproduce_line(deletions.video_delete))
+            f"its delete to succeed (204), got {checks.answers.what(video)}",
+            reproduce=checks.reproduce_line(video))
+    judged.add("DEL-VIDEO-FIRST", f"own video: task {task.task_id} refused while its video "
+               "existed")
+
+
+@pytest.mark.clause("DEL-VIDEO-FIRST")
+def test_deleting_another_video_of_the_index_leaves_a_ready_task_undeletable(
+        deletions: Deletions, judged: Subjects) -> None:
+    task, refused, after = deletions.bystander, deletions.bystander_refused, \
+        deletions.bystander_after
+    if task is None or refused is None or after is None:
+        reason = deletions.bystander_skipped or "the scenario stopped before it"
+        raise ProvisioningError(f"no second ready task to judge: {reason}")
+    assert task.final is not None
+    checks.answer_is_not_a_server_error(refused)
+    try:
+        checks.delete_is_refused(refused, "DEL-VIDEO-FIRST")
+        checks.task_is_unchanged(task.final, after, "DEL-VIDEO-FIRST")
+    except ContractViolation as exc:
+        raise ContractViolation(
+            "DEL-VIDEO-FIRST", f"ready task {task.task_id} still has its own video; another "
+            f"video of its index was deleted: {exc.message}", reproduce=exc.reproduce) from None
+    judged.add("DEL-VIDEO-FIRST", f"another video: task {task.task_id} stayed undeletable "
+               "after a different video of its index was deleted")
 
 
 @pytest.mark.clause("DEL-REFUSAL-CODE")
 def test_refused_delete_of_a_ready_task_with_its_video_carries_the_refusal_code(
-        deletions: Any) -> None:
-    if deletions.ready_refused.status_code != 400:
-        raise ProvisioningError("the ready task's delete was not refused; nothing to judge "
-                                "(see DEL-VIDEO-FIRST)")
-    checks.refusal_code_is_task_cannot_be_deleted(deletions.ready_refused)
+        deletions: Deletions, judged: Subjects) -> None:
+    refused, _ = _ready_refusal(deletions)
+    refusals = [r for r in (refused, deletions.bystander_refused)
+                if r is not None and r.status_code == 400]
+    if not refusals:
+        raise SubjectDestroyed("the ready task's delete was not refused; nothing to judge "
+                               "(see DEL-VIDEO-FIRST)", "DEL-VIDEO-FIRST")
+    judged.add("DEL-REFUSAL-CODE", f"refusals of a ready task with its video: {len(refusals)}")
+    for response in refusals:
+        checks.refusal_code_is_task_cannot_be_deleted(response)
 
 
 @pytest.mark.task
 @pytest.mark.clause("TASK-LIFECYCLE")
-def test_statuses_read_while_probing_an_unfinished_task_only_move_forward(
-        unfinished_deletes: UnfinishedDeletes) -> None:
-    for task_id, seen in unfinished_deletes.observed.items():
-        checks.statuses_move_forward([s for s in seen if s != "None"],
-                                     subject=f"task {task_id} (created for the refusal probe)")
-
-
-def _ready_final(deletions: Any) -> dict[str, Any]:
-    return dict(deletions.ready_task.final)
+def test_statuses_read_while_probing_an_unfinished_task_only_move_forward(pool: Pool) -> None:
+    found = pool.unfinished
+    if found is None:
+        raise ProvisioningError(f"no probe task: it {pool.why_not('probe')}")
+    checks.statuses_move_forward([s for s in found.observed if s not in ("gone", "unreadable")],
+                                 subject=f"task {found.task_id} (probed while unfinished)")

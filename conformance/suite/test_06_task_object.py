@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from conformance import checks
 from conformance.clauses import ContractViolation
+from conformance.pool import Pool
 
 pytestmark = pytest.mark.task
 
@@ -17,7 +16,7 @@ pytestmark = pytest.mark.task
 
 
 @pytest.mark.clause("TASK-SHAPE")
-def test_retrieve_answers_200_with_a_well_formed_task_object(pool: Any) -> None:
+def test_retrieve_answers_200_with_a_well_formed_task_object(pool: Pool) -> None:
     shared = pool["shared_ready"]
     body = checks.retrieve_answer_is_task(pool.read("shared_ready"), shared.task_id)
     if body.get("video_id") != shared.video_id:
@@ -26,13 +25,16 @@ def test_retrieve_answers_200_with_a_well_formed_task_object(pool: Any) -> None:
             f"got {body.get('video_id')!r}")
     # The final reads of every pool task, ready and failed, are retrieve answers as well.
     for task in pool.tasks.values():
-        checks.task_object_is_well_formed(task.final)
+        if task.final is not None:
+            checks.task_object_is_well_formed(task.final)
 
 
 @pytest.mark.clause("TASK-LIFECYCLE")
-def test_observed_statuses_only_move_forward_and_final_states_stay_final(pool: Any) -> None:
+def test_observed_statuses_only_move_forward_and_final_states_stay_final(pool: Pool) -> None:
     pool.read("shared_ready")  # one more read, so a final state is seen again
     for role, task in pool.tasks.items():
+        if task.final is None:
+            continue  # never final: nothing to hold it to (see why_not)
         history = pool.history(role)
         checks.statuses_move_forward(history, subject=f"task {task.task_id} ({role})")
         if task.reads and task.reads[-1] != task.final["status"]:
@@ -43,8 +45,9 @@ def test_observed_statuses_only_move_forward_and_final_states_stay_final(pool: A
 
 
 @pytest.mark.clause("TASK-LIFECYCLE")
-def test_updated_at_is_never_before_created_at(pool: Any) -> None:
+def test_updated_at_is_never_before_created_at(pool: Pool) -> None:
     response = pool.read("shared_ready")
     checks.task_timestamps_are_ordered(response.json(), response)
     for task in pool.tasks.values():
-        checks.task_timestamps_are_ordered(task.final)
+        if task.final is not None:
+            checks.task_timestamps_are_ordered(task.final)

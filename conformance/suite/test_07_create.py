@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import httpx
 import pytest
@@ -11,7 +10,9 @@ import pytest
 from conformance import checks, media
 from conformance.clauses import ContractViolation
 from conformance.client import ApiClient
-from conformance.provisioning import Ledger
+from conformance.ledger import Ledger
+from conformance.pages import Listing
+from conformance.pool import Pool
 from conformance.strategies import IMPOSSIBLE_PREFIX
 
 pytestmark = pytest.mark.create
@@ -19,11 +20,13 @@ pytestmark = pytest.mark.create
 
 @pytest.mark.clause("CREATE-OK")
 def test_create_with_an_index_and_one_video_source_answers_200_and_the_task_is_retrievable(
-        pool: Any) -> None:
+        pool: Pool) -> None:
     # The pool's own creates are judged: no task is spent on this clause alone.
     for task in pool.tasks.values():
         body = checks.create_answer_is_ok(task.create_answer)
         final = task.final
+        if final is None:
+            continue  # never final: the tests that needed it say why
         if final.get("_id") != body["_id"] or final.get("video_id") != body["video_id"]:
             raise ContractViolation(
                 "CREATE-OK", f"expected the created task to be retrievable as {body}, got "
@@ -58,7 +61,7 @@ def _remember_accidents(ledger: Ledger, response: httpx.Response, index_id: str)
 @pytest.mark.clause("CREATE-REJECTS")
 @pytest.mark.parametrize("case", list(REJECTED))
 def test_create_that_is_incomplete_answers_a_4xx_and_creates_nothing(
-        case: str, api: ApiClient, run_index: str, ledger: Ledger, listing: Any) -> None:
+        case: str, api: ApiClient, run_index: str, ledger: Ledger, listing: Listing) -> None:
     before = listing.ids(api, index_id=run_index)
     response = REJECTED[case](api.unchecked(), run_index)
     _remember_accidents(ledger, response, run_index)

@@ -1,0 +1,66 @@
+"""DEL-ONLY-THAT: a delete changes only what it names.
+
+The run's watch (``conformance.watch``) logged every delete the run sent and read the
+scenarios' tasks again after each successful one. Here, at the end, every task of the run
+still expected to exist is read once more, looked for in its index's list, and the videos of
+its ready tasks are deleted: each must still be there to delete.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.clauses import ContractViolation
+from conformance.client import ApiClient
+from conformance.outcomes import Subjects
+from conformance.pages import Listing
+from conformance.provisioning import Provisioner
+from conformance.watch import Finding, Watch, is_gone
+
+pytestmark = [pytest.mark.deletes, pytest.mark.clause("DEL-ONLY-THAT")]
+
+
+def _fail_on(findings: list[Finding]) -> None:
+    if findings:
+        shown = " | ".join(f.sentence() for f in findings[:4])
+        more = f" | and {len(findings) - 4} more" if len(findings) > 4 else ""
+        raise ContractViolation(
+            "DEL-ONLY-THAT", f"{len(findings)} task(s) of the run changed without the run "
+            f"deleting them: {shown}{more}", reproduce=findings[0].reproduce)
+
+
+def test_no_task_of_the_run_vanishes_or_changes_unless_a_delete_named_it(
+        watch: Watch, api: ApiClient, listing: Listing, judged: Subjects) -> None:
+    watch.check(everything=True)
+    live = [t for t in watch.live() if t.seen_alive]
+    for index_id in dict.fromkeys(t.index_id for t in live if t.index_id):
+        walk = listing.walk(api.unchecked(), index_id=index_id)
+        if not walk.complete or len(walk.bodies()) < len(walk.responses):
+            judged.partly("DEL-ONLY-THAT", f"index {index_id}'s list was not read whole "
+                          f"({walk.extent()}): presence judged by retrieve only")
+            continue
+        listed = walk.ids()
+        for task in live:
+            if task.index_id == index_id and task.task_id not in listed \
+                    and not watch.expected_gone(task.task_id):
+                watch.missing_from_list(task.task_id, walk.responses[0])
+    judged.add("DEL-ONLY-THAT", f"{watch.summary()}; every live task read again and looked "
+               "for in its index's list")
+    _fail_on(watch.findings)
+
+
+def test_every_video_the_run_did_not_delete_is_still_there_to_delete(
+        watch: Watch, api: ApiClient, provisioner: Provisioner, judged: Subjects) -> None:
+    raw = api.unchecked()
+    before = len(watch.findings)
+    kept = [t for t in watch.live() if t.core and t.status == "ready" and t.video_id
+            and t.index_id and not watch.video_deleted(t.video_id)]
+    for task in kept:
+        assert task.video_id is not None and task.index_id is not None
+        response = raw.delete_video(task.index_id, task.video_id)
+        if response.is_success:
+            provisioner.note_deleted("video", task.video_id)
+        elif is_gone(response):
+            watch.video_vanished(task.task_id, response)
+    judged.add("DEL-ONLY-THAT", f"videos of {len(kept)} ready task(s) still there at the end")
+    _fail_on(watch.findings[before:])
