@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from starlette.responses import Response
 
 from conformance.emulator.faults import Switches
-from conformance.emulator.store import DomainError, NotFound, Refused
+from conformance.emulator.model import DomainError, NotFound, Refused
 
 DOCS_URL = "https://docs.twelvelabs.io/v1.3/api-reference/error-codes"
 

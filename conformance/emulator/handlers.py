@@ -13,8 +13,8 @@ from starlette.responses import JSONResponse, Response
 from conformance.emulator import parsing
 from conformance.emulator.context import Context
 from conformance.emulator.errors import ApiError, error_response, from_domain, invalid
+from conformance.emulator.model import DomainError, NotFound
 from conformance.emulator.render import json_response, no_content, page_body, task_body
-from conformance.emulator.store import DomainError, NotFound
 
 _ID = re.compile(r"[0-9a-f]{24}")
 Handler = Callable[[Request, Context, str], Awaitable[Response]]

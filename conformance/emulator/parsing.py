@@ -19,7 +19,7 @@ from conformance.emulator.errors import ApiError, invalid, missing
 from conformance.emulator.faults import Switches
 from conformance.emulator.lifecycle import STATUSES
 from conformance.emulator.media import Probe, probe_upload, probe_url
-from conformance.emulator.store import ListQuery
+from conformance.emulator.model import ListQuery
 
 MAX_UPLOAD = 100 * 1024 * 1024
 MAX_FIELD = 64 * 1024

@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 
 from conformance.emulator.lifecycle import Schedule
-from conformance.emulator.store import Index, Task
+from conformance.emulator.model import Index, Task
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS indexes (id TEXT PRIMARY KEY, body TEXT NOT NULL);

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from conformance.emulator.errors import json_media_type
 from conformance.emulator.faults import Switches
 from conformance.emulator.media import _MESSAGES
-from conformance.emulator.store import Task
+from conformance.emulator.model import Task
 
 STREAM_HOST = "https://stream.emulator.invalid"
 

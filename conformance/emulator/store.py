@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import secrets
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -11,74 +10,16 @@ from typing import Any, Protocol
 
 from conformance.emulator import listing
 from conformance.emulator.lifecycle import FINAL, Clock, Schedule
-from conformance.emulator.listing import ListQuery
 from conformance.emulator.media import Probe
+from conformance.emulator.model import Index, Invalid, ListQuery, NotFound, Refused, Task, new_id
 from conformance.emulator.timeline import Timeline
 
-__all__ = ["Account", "DomainError", "Index", "Invalid", "ListQuery", "NotFound", "Refused",
-           "Store", "Task", "account_id", "new_id"]
 
-
-class DomainError(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code, self.message = code, message
-
-
-class NotFound(DomainError):
-    """The resource does not exist for this account (never existed, deleted, or foreign)."""
-
-
-class Invalid(DomainError):
-    """The request names things that cannot be used (bad reference, bad combination)."""
-
-
-class Refused(DomainError):
-    """The request is understood but the resource's state forbids it."""
-
-
-def new_id() -> str:
-    return secrets.token_hex(12)
-
-
+# Accounts stay here with their digest: only the store (and the context, which maps keys to
+# accounts) deal in them; the records in model.py merely carry the digest.
 def account_id(api_key: str) -> str:
     """Accounts are keyed by a digest so that no key is ever kept, in memory or on disk."""
     return hashlib.sha256(api_key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-
-
-@dataclass(slots=True)
-class Index:
-    id: str
-    account: str
-    name: str
-    models: list[dict[str, Any]]
-    created_at: float
-
-
-@dataclass(slots=True)
-class Task:
-    id: str
-    account: str
-    index_id: str
-    video_id: str
-    seq: int
-    created_at: float
-    schedule: Schedule
-    filename: str
-    enable_stream: bool
-    failure: str | None = None
-    duration: float | None = None
-    width: int | None = None
-    height: int | None = None
-    user_metadata: dict[str, Any] | None = None
-    video_deleted: bool = False
-
-    def status_at(self, now: float) -> tuple[str, float]:
-        return self.schedule.status_at(now)
-
-    def video_exists(self, now: float) -> bool:
-        """The video joins the index when its task is ready, and leaves it when deleted."""
-        return not self.video_deleted and self.status_at(now)[0] == "ready"
 
 
 @dataclass(slots=True)

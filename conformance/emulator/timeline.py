@@ -12,10 +12,9 @@ import heapq
 import math
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from conformance.emulator.store import Task
+from conformance.emulator.model import Task
 
 # Catching up more transitions than this share of the account rebuilds every order at once:
 # one sort beats as many list insertions far from the tail.

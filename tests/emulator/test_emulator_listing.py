@@ -8,8 +8,9 @@ import pytest
 
 from conformance.emulator import lifecycle
 from conformance.emulator.lifecycle import Clock, Schedule
-from conformance.emulator.listing import ListQuery, scan
+from conformance.emulator.listing import scan
 from conformance.emulator.media import Probe
+from conformance.emulator.model import ListQuery
 from conformance.emulator.store import Store
 
 ACCOUNT = "a" * 32
