@@ -41,7 +41,7 @@ def create_app(*, api_keys: Iterable[str] = (DEFAULT_API_KEY,), faults: Iterable
 
         persistence = SqlitePersistence(data_dir)
     store = Store(clock or Clock(), _planner(switches, time_scale), faults=switches.faults,
-                  persistence=persistence)
+                  variations=switches.variations, persistence=persistence)
     if persistence is not None:
         store.load(*persistence.load())
     app = Starlette(routes=ROUTES, exception_handlers={HTTPException: not_found,

@@ -17,6 +17,7 @@ from conformance.emulator.model import DomainError, NotFound
 from conformance.emulator.render import json_response, no_content, page_body, task_body
 
 _ID = re.compile(r"[0-9a-f]{24}")
+_UPPERCASE_ID = re.compile(r"(?=.*[A-F])[0-9a-fA-F]{24}")
 Handler = Callable[[Request, Context, str], Awaitable[Response]]
 
 
@@ -51,7 +52,7 @@ def path_id(request: Request, name: str, ctx: Context) -> str:
 
 @operation
 async def create_task(request: Request, ctx: Context, account: str) -> Response:
-    form = await parsing.task_form(request)
+    form = await parsing.task_form(request, ctx.sw)
     index_id = form.index_id
     if index_id is None and not ctx.sw.fault("create-without-index-accepted"):
         raise parsing.missing("index_id")
@@ -62,7 +63,7 @@ async def create_task(request: Request, ctx: Context, account: str) -> Response:
                                  user_metadata=form.user_metadata)
     body = {"_id": task.id} if ctx.sw.fault("create-omits-video-id") else {
         "_id": task.id, "video_id": task.video_id}
-    return json_response(body, ctx.sw)
+    return json_response(body, ctx.sw, status=201 if ctx.sw.fault("create-201") else 200)
 
 
 @operation
@@ -103,15 +104,18 @@ async def delete_task(request: Request, ctx: Context, account: str) -> Response:
     try:
         task_id = path_id(request, "task_id", ctx)
     except ApiError:
-        if ctx.sw.fault("malformed-id-accepted"):
+        value = request.path_params["task_id"]
+        if ctx.sw.fault("malformed-id-accepted") or (
+                ctx.sw.fault("uppercase-id-accepted") and _UPPERCASE_ID.fullmatch(value)):
             return no_content(ctx.sw)
         raise
     try:
-        ctx.store.delete_task(account, task_id)
+        status = ctx.store.delete_task(account, task_id)
     except NotFound:
         _refuse_foreign(ctx, account, task_id)
         raise
-    if ctx.sw.fault("delete-200-empty-object"):
+    if ctx.sw.fault("delete-200-empty-object") or (
+            ctx.sw.fault("delete-failed-200") and status == "failed"):
         return json_response({}, ctx.sw)
     if ctx.sw.fault("delete-204-with-body"):
         return Response(status_code=204, headers={"content-length": "2"})
@@ -127,6 +131,8 @@ def _refuse_foreign(ctx: Context, account: str, task_id: str) -> None:
 async def delete_video(request: Request, ctx: Context, account: str) -> Response:
     ctx.store.delete_video(account, path_id(request, "index_id", ctx),
                            path_id(request, "video_id", ctx))
+    if ctx.sw.fault("video-delete-204-with-length"):
+        return Response(status_code=204, headers={"content-length": "2"})
     return no_content(ctx.sw)
 
 

@@ -31,6 +31,10 @@ class Refused(DomainError):
     """The request is understood but the resource's state forbids it."""
 
 
+class Forbidden(DomainError):
+    """The caller may not act on the resource (only a fault answers this)."""
+
+
 def new_id() -> str:
     return secrets.token_hex(12)
 
@@ -42,6 +46,7 @@ class Index:
     name: str
     models: list[dict[str, Any]]
     created_at: float
+    any_video_deleted: bool = False  # whether a video of this index was ever deleted
 
 
 @dataclass(slots=True)
@@ -86,6 +91,12 @@ class ListQuery:
     updated_at: float | None = None
     offset: int | None = None
     """Where the page starts, when not at ``(page - 1) * page_limit`` (a fault shifts it)."""
+
+    def unfiltered(self) -> bool:
+        """No filter at all: the account's whole list (paging and sorting aside)."""
+        return (self.index_id is None and self.statuses is None and self.filename is None
+                and self.duration is None and self.width is None and self.height is None
+                and self.created_at is None and self.updated_at is None)
 
     def window(self) -> tuple[int, int]:
         start = (self.page - 1) * self.page_limit if self.offset is None else self.offset

@@ -62,7 +62,7 @@ def _capped(request: Request, limit: int, what: str) -> Request:
     return Request(request.scope, receive)
 
 
-async def task_form(request: Request) -> TaskForm:
+async def task_form(request: Request, sw: Switches) -> TaskForm:
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in ("multipart/form-data", "application/x-www-form-urlencoded"):
         raise invalid("The request body must be multipart/form-data.")
@@ -74,12 +74,12 @@ async def task_form(request: Request) -> TaskForm:
     except (ValueError, KeyError, UnicodeError) as error:
         raise invalid(f"The multipart body is malformed: {type(error).__name__}") from None
     try:
-        return await _task_fields(form)
+        return await _task_fields(form, sw)
     finally:
         await form.close()  # spooled uploads hold temporary files
 
 
-async def _task_fields(form: FormData) -> TaskForm:
+async def _task_fields(form: FormData, sw: Switches) -> TaskForm:
     fields = {}
     for name in ("index_id", "video_file", "video_url", "enable_video_stream", "user_metadata"):
         values = form.getlist(name)
@@ -99,6 +99,8 @@ async def _task_fields(form: FormData) -> TaskForm:
         filename, probe = "upload", probe_upload(upload.encode("utf-8", "surrogateescape"))
     elif url is not None:
         filename, probe = _url_video(url)
+    elif sw.fault("create-without-source-accepted"):
+        filename, probe = "upload", Probe("video_file_broken")  # as if nothing was uploaded
     else:
         raise missing("video_file or video_url")
     return TaskForm(index_id, filename[:255], probe,
