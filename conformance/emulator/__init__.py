@@ -10,6 +10,7 @@ from starlette.exceptions import HTTPException
 
 from conformance.emulator import lifecycle
 from conformance.emulator.context import Context
+from conformance.emulator.delivery import middleware
 from conformance.emulator.faults import FAULTS, VARIATIONS, Fault, Switches, Variation, validate
 from conformance.emulator.handlers import not_found, server_error
 from conformance.emulator.lifecycle import Clock, Schedule
@@ -45,7 +46,8 @@ def create_app(*, api_keys: Iterable[str] = (DEFAULT_API_KEY,), faults: Iterable
     if persistence is not None:
         store.load(*persistence.load())
     app = Starlette(routes=ROUTES, exception_handlers={HTTPException: not_found,
-                                                      Exception: server_error})
+                                                      Exception: server_error},
+                    middleware=middleware(switches))
     app.router.redirect_slashes = False  # a redirect is not an answer a client can judge
     app.state.emulator = Context(store, switches, keys)
     return app
@@ -55,6 +57,7 @@ def _planner(sw: Switches, time_scale: float):
     stretch = time_scale * (4.0 if sw.variation("slow-indexing") else 1.0)
 
     def plan_for(created_at: float, probe: Probe) -> Schedule:
+        phases: tuple[tuple[str, float], ...]
         if probe.failure is None:
             phases, final = lifecycle.PHASES_TO_READY, "ready"
             if sw.fault("status-goes-backwards"):
@@ -67,6 +70,10 @@ def _planner(sw: Switches, time_scale: float):
             phases = (("validating", sum(seconds for _, seconds in phases)),)
         if sw.variation("uploading-state"):
             phases = (("uploading", 0.2), *phases)
+        if sw.variation("brief-first-status"):  # 1 ms whatever the time scale
+            phases = ((phases[0][0], 0.001 / stretch), *phases[1:])
+        if sw.variation("instant-indexing"):
+            phases = ()
         return lifecycle.plan(created_at, phases, final, stretch=stretch)
 
     return plan_for

@@ -16,6 +16,7 @@ from conformance.emulator.faults import Switches
 from conformance.emulator.store import Store, account_id
 
 RATE_LIMIT_ENV = "CONFORMANCE_EMULATOR_RATE_LIMIT_EVERY"
+ADVISORY_LIMIT = 600  # the X-Ratelimit-Limit of advisory-headers, per 60-second window
 # A suite run sends a few hundred requests: one in 25 turned away is a dozen or so 429s, each
 # costing the run a second's wait, instead of the dozens a smaller period cost.
 DEFAULT_RATE_LIMIT_EVERY = 25
@@ -42,6 +43,7 @@ class Context:
         self._count_lock = threading.Lock()
         limiting = switches.variation("rate-limit") or switches.variation("rate-limit-bodiless")
         self.rate_every = rate_limit_every() if limiting else DEFAULT_RATE_LIMIT_EVERY
+        self._advised = itertools.count()
 
     def now(self) -> float:
         return self.store.clock.now()
@@ -60,6 +62,20 @@ class Context:
                             headers={"Retry-After": formatdate(time.time() + 1, usegmt=True)})
         raise ApiError(429, "too_many_requests", "Too many requests; retry after 1 second.",
                        {"Retry-After": "1"})
+
+    def advisory_headers(self) -> dict[str, str]:
+        """Deprecation (RFC 9745), Sunset and rate-limit headers, the count going down with
+        every answer and starting over after each window of ADVISORY_LIMIT."""
+        with self._count_lock:
+            n = next(self._advised)
+        return {
+            "Deprecation": "@1798761600",
+            "Sunset": "Fri, 01 Jan 2027 00:00:00 GMT",
+            "Link": '<https://docs.twelvelabs.io/v1.3/api-reference/tasks>; rel="deprecation"',
+            "X-Ratelimit-Limit": str(ADVISORY_LIMIT),
+            "X-Ratelimit-Remaining": str(ADVISORY_LIMIT - 1 - n % ADVISORY_LIMIT),
+            "X-Ratelimit-Reset": "60",
+        }
 
     def authenticate(self, request: Request, operation: str) -> str:
         """The caller's account, or 401 before any other check."""

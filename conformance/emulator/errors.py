@@ -45,8 +45,13 @@ def json_media_type(sw: Switches) -> str:
     return "application/json; charset=utf-8" if sw.variation("json-charset") else "application/json"
 
 
-def error_response(error: ApiError, sw: Switches) -> Response:
-    body: dict[str, str] = {"code": error.code, "message": error.message}
+def error_response(error: ApiError, sw: Switches, api_key: str | None = None) -> Response:
+    """The envelope; ``api_key`` is the request's x-api-key, which only echo-key-in-errors
+    repeats (back to the caller who sent it, never anywhere else)."""
+    message = error.message
+    if api_key is not None and sw.variation("echo-key-in-errors"):
+        message = f"{message} (x-api-key: {api_key})"
+    body: dict[str, str] = {"code": error.code, "message": message}
     if error.status == 404 and sw.fault("error-404-without-message"):
         del body["message"]
     if sw.variation("error-docs-url"):

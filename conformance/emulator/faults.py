@@ -1,4 +1,5 @@
-"""The catalogue of named faults (each breaks the clauses it names) and conforming variations."""
+"""The catalogue of named faults (each breaks the clauses it names) and conforming variations
+(the tasks-gone ones aside: they show the endpoints withdrawn, see their descriptions)."""
 
 from __future__ import annotations
 
@@ -179,6 +180,40 @@ VARIATIONS: dict[str, Variation] = {
                   "and milliseconds."),
         Variation("foreign-id-403", "Another account's task answers 403 resource_not_exist "
                   "instead of 404."),
+        Variation("lenient-queries", "List query values the contract does not require "
+                  "refusing are accepted: bad or out-of-range width, height, duration, "
+                  "created_at and updated_at are ignored, a bad page reads as 1 (one past the "
+                  "maximum as the maximum), a bad page_limit as 10, and an index_id that is not "
+                  "24 lowercase hex matches no task (enums, page_limit above 50 and repeated "
+                  "keys are still refused)."),
+        Variation("tight-query-bounds", "page above 10000, width or height above 10000 and "
+                  "duration above 86400 answer 400 parameter_invalid (stricter than the spec's "
+                  "hints)."),
+        Variation("connection-close", "Every answer carries Connection: close and the server "
+                  "closes the connection after it."),
+        Variation("gzip", "Answers with a body are gzip-compressed (Content-Encoding: gzip), "
+                  "however small, whenever the request's Accept-Encoding admits gzip; "
+                  "bodiless answers stay bodiless."),
+        Variation("chunked", "JSON answers are sent with Transfer-Encoding: chunked (no "
+                  "Content-Length), in two chunks."),
+        Variation("reject-undecodable-at-create", "A create whose upload is not a decodable "
+                  "video answers 400 video_file_broken at once and creates nothing (URL creates "
+                  "are unchanged)."),
+        Variation("instant-indexing", "Every task is already ready or failed when created: its "
+                  "first read shows the final status."),
+        Variation("brief-first-status", "A task's first status lasts 1 ms; the rest of its "
+                  "schedule is unchanged."),
+        Variation("echo-key-in-errors", "Every error message ends with ' (x-api-key: KEY)', "
+                  "KEY being the exact value the request sent, when it sent one (401 included)."),
+        Variation("advisory-headers", "Every answer of a /tasks operation carries Deprecation, "
+                  "Sunset and Link rel=deprecation headers and X-Ratelimit-Limit: 600, "
+                  "X-Ratelimit-Remaining (counting down) and X-Ratelimit-Reset: 60."),
+        Variation("tasks-gone-404", "Not conforming but a removal: every /tasks operation "
+                  "answers 404 endpoint_not_exists after authentication (401 still first); "
+                  "index and video operations keep working."),
+        Variation("tasks-gone-410", "Not conforming but a removal: every /tasks operation "
+                  "answers 410 endpoint_removed after authentication (401 still first); index "
+                  "and video operations keep working."),
     )
 }
 
