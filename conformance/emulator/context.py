@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import os
 import threading
 import time
@@ -16,6 +17,7 @@ from conformance.emulator.faults import Switches
 from conformance.emulator.store import Store, account_id
 
 RATE_LIMIT_ENV = "CONFORMANCE_EMULATOR_RATE_LIMIT_EVERY"
+LATENCY_ENV = "CONFORMANCE_EMULATOR_LATENCY"
 ADVISORY_LIMIT = 600  # the X-Ratelimit-Limit of advisory-headers, per 60-second window
 # A suite run sends a few hundred requests: one in 25 turned away is a dozen or so 429s, each
 # costing the run a second's wait, instead of the dozens a smaller period cost.
@@ -30,6 +32,20 @@ def rate_limit_every() -> int:
     if not text.isascii() or not text.isdigit() or int(text) < 2:
         raise ValueError(f"{RATE_LIMIT_ENV} must be a whole number of at least 2, got {text!r}")
     return int(text)
+
+
+def latency_from_env() -> float:
+    """The round-trip latency from the environment (0 when unset); a bad value is a ValueError."""
+    text = os.environ.get(LATENCY_ENV, "").strip()
+    if not text:
+        return 0.0
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not 0 <= seconds < math.inf:
+        raise ValueError(f"{LATENCY_ENV} must be a number of seconds, at least 0, got {text!r}")
+    return seconds
 
 
 class Context:

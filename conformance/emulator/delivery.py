@@ -1,8 +1,9 @@
-"""How answers travel, not what they say: the transport variations (connection close, gzip,
-chunked), as ASGI middleware around the whole app."""
+"""How answers travel, not what they say: round-trip latency and the transport variations
+(connection close, gzip, chunked), as ASGI middleware around the whole app."""
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 from collections.abc import Iterable
 
@@ -15,10 +16,12 @@ from conformance.emulator.faults import Switches
 _BODILESS = frozenset({204, 304})
 
 
-def middleware(sw: Switches) -> list[Middleware]:
-    """The stack for these switches, outermost first: chunking splits what gzip already
-    compressed."""
+def middleware(sw: Switches, latency: float) -> list[Middleware]:
+    """The stack for these switches, outermost first: the delay covers everything, and chunking
+    splits what gzip already compressed."""
     stack = []
+    if latency > 0:
+        stack.append(Middleware(Latency, seconds=latency))
     if sw.variation("connection-close"):
         stack.append(Middleware(ConnectionClose))
     if sw.variation("chunked"):
@@ -26,6 +29,19 @@ def middleware(sw: Switches) -> list[Middleware]:
     if sw.variation("gzip"):
         stack.append(Middleware(Gzip))
     return stack
+
+
+class Latency:
+    """Every answer comes ``seconds`` late; asyncio.sleep, so concurrent requests overlap as
+    they would against a remote API."""
+
+    def __init__(self, app: ASGIApp, seconds: float) -> None:
+        self.app, self.seconds = app, seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await asyncio.sleep(self.seconds)
+        await self.app(scope, receive, send)
 
 
 class ConnectionClose:

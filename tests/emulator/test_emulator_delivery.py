@@ -1,16 +1,18 @@
-"""How answers travel: gzip, chunked transfer and Connection: close. Framing is the
+"""How answers travel: latency, gzip, chunked transfer and Connection: close. Framing is the
 server's business, so those are checked on a loopback uvicorn, the rest in process."""
 
 from __future__ import annotations
 
 import gzip
 import socket
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
 from emulator_support import MODELS, Api
 
 from conformance.emulator import DEFAULT_API_KEY, create_app
+from conformance.emulator.context import LATENCY_ENV
 from conformance.emulator.delivery import admits_gzip
 from conformance.emulator.server import RunningServer, start_in_thread
 
@@ -122,3 +124,37 @@ def test_gzip_on_the_wire_is_real_gzip(serve: Callable[..., RunningServer]) -> N
 ])
 def test_accept_encoding_is_read_with_weights(header: str, admitted: bool) -> None:
     assert admits_gzip([header]) is admitted
+
+
+def test_latency_delays_every_answer_but_concurrent_requests_overlap(
+        make_api: Callable[..., Api]) -> None:
+    api = make_api(latency=0.3)
+    started = time.monotonic()
+    assert api.list().status_code == 200
+    assert time.monotonic() - started >= 0.3
+    started = time.monotonic()
+    answers = api.http.concurrently(*[("GET", "/v1.3/tasks", {"headers": KEY})] * 4)
+    elapsed = time.monotonic() - started
+    assert [a.status_code for a in answers] == [200] * 4
+    assert 0.3 <= elapsed < 0.9  # four in a row would take 1.2 s
+
+
+def test_latency_comes_from_the_environment_unless_given(
+        make_api: Callable[..., Api], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(LATENCY_ENV, "0.2")
+    started = time.monotonic()
+    make_api().list()
+    assert time.monotonic() - started >= 0.2
+    started = time.monotonic()
+    make_api(latency=0).list()
+    assert time.monotonic() - started < 0.2
+
+
+@pytest.mark.parametrize("value", ["-1", "soon", "nan", "inf"])
+def test_a_bad_latency_is_refused(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv(LATENCY_ENV, value)
+    with pytest.raises(ValueError, match=LATENCY_ENV):
+        create_app()
+    monkeypatch.delenv(LATENCY_ENV)
+    with pytest.raises(ValueError, match="latency"):
+        create_app(latency=float(value) if value != "soon" else -0.5)
