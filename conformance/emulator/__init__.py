@@ -9,7 +9,8 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 
 from conformance.emulator import lifecycle
-from conformance.emulator.context import Context
+from conformance.emulator.context import Context, latency_from_env
+from conformance.emulator.delivery import middleware
 from conformance.emulator.faults import FAULTS, VARIATIONS, Fault, Switches, Variation, validate
 from conformance.emulator.handlers import not_found, server_error
 from conformance.emulator.lifecycle import Clock, Schedule
@@ -26,14 +27,21 @@ __all__ = ["DEFAULT_API_KEY", "FAULTS", "VARIATIONS", "Clock", "Fault", "Variati
 
 def create_app(*, api_keys: Iterable[str] = (DEFAULT_API_KEY,), faults: Iterable[str] = (),
                variations: Iterable[str] = (), time_scale: float = 1.0,
-               data_dir: str | Path | None = None, clock: Clock | None = None) -> Starlette:
-    """A fresh emulator application; unknown fault or variation names raise ValueError."""
+               data_dir: str | Path | None = None, clock: Clock | None = None,
+               latency: float | None = None) -> Starlette:
+    """A fresh emulator application; unknown fault or variation names raise ValueError.
+
+    ``latency`` delays every answer by that many seconds; None reads
+    CONFORMANCE_EMULATOR_LATENCY (else no delay), so an embedded emulator honours it too."""
     keys, fault_names, variation_names = tuple(api_keys), tuple(faults), tuple(variations)
     validate(fault_names, variation_names)
     if not keys or not all(isinstance(k, str) and k for k in keys):
         raise ValueError("api_keys must hold at least one non-empty key")
     if not time_scale > 0:
         raise ValueError(f"time_scale must be positive, got {time_scale!r}")
+    latency = latency_from_env() if latency is None else latency
+    if not 0 <= latency < float("inf"):
+        raise ValueError(f"latency must be a finite number of seconds, at least 0, got {latency!r}")
     switches = Switches(frozenset(fault_names), frozenset(variation_names))
     persistence = None
     if data_dir is not None:
@@ -41,11 +49,12 @@ def create_app(*, api_keys: Iterable[str] = (DEFAULT_API_KEY,), faults: Iterable
 
         persistence = SqlitePersistence(data_dir)
     store = Store(clock or Clock(), _planner(switches, time_scale), faults=switches.faults,
-                  persistence=persistence)
+                  variations=switches.variations, persistence=persistence)
     if persistence is not None:
         store.load(*persistence.load())
     app = Starlette(routes=ROUTES, exception_handlers={HTTPException: not_found,
-                                                      Exception: server_error})
+                                                      Exception: server_error},
+                    middleware=middleware(switches, latency))
     app.router.redirect_slashes = False  # a redirect is not an answer a client can judge
     app.state.emulator = Context(store, switches, keys)
     return app
@@ -55,6 +64,7 @@ def _planner(sw: Switches, time_scale: float):
     stretch = time_scale * (4.0 if sw.variation("slow-indexing") else 1.0)
 
     def plan_for(created_at: float, probe: Probe) -> Schedule:
+        phases: tuple[tuple[str, float], ...]
         if probe.failure is None:
             phases, final = lifecycle.PHASES_TO_READY, "ready"
             if sw.fault("status-goes-backwards"):
@@ -67,6 +77,10 @@ def _planner(sw: Switches, time_scale: float):
             phases = (("validating", sum(seconds for _, seconds in phases)),)
         if sw.variation("uploading-state"):
             phases = (("uploading", 0.2), *phases)
+        if sw.variation("brief-first-status"):  # 1 ms whatever the time scale
+            phases = ((phases[0][0], 0.001 / stretch), *phases[1:])
+        if sw.variation("instant-indexing"):
+            phases = ()
         return lifecycle.plan(created_at, phases, final, stretch=stretch)
 
     return plan_for

@@ -10,6 +10,7 @@ import threading
 from typing import NoReturn
 
 from conformance.emulator import DEFAULT_API_KEY, FAULTS, VARIATIONS, create_app
+from conformance.emulator.context import LATENCY_ENV
 from conformance.emulator.server import start_in_thread
 
 KEYS_ENV = "CONFORMANCE_EMULATOR_API_KEYS"
@@ -40,6 +41,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--time-scale", type=float, default=1.0, metavar="F",
                    help="multiply every lifecycle phase duration by F")
     p.add_argument("--data-dir", metavar="DIR", help="keep state in SQLite under DIR")
+    p.add_argument("--latency", type=float, metavar="SECONDS",
+                   help=f"delay every answer by SECONDS (like a remote API); else ${LATENCY_ENV}, "
+                        "else none")
     return p
 
 
@@ -64,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         keys = args.api_keys or [k.strip() for k in os.environ.get(KEYS_ENV, "").split(",")
                                  if k.strip()] or [DEFAULT_API_KEY]
         app = create_app(api_keys=keys, faults=args.faults, variations=args.variations,
-                         time_scale=args.time_scale, data_dir=args.data_dir)
+                         time_scale=args.time_scale, data_dir=args.data_dir,
+                         latency=args.latency)
         server = start_in_thread(app, args.host, args.port)
     except _UsageError as error:
         print(f"conformance emulator: error: {error}", file=sys.stderr)

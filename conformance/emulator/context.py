@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import os
 import threading
 import time
@@ -16,6 +17,8 @@ from conformance.emulator.faults import Switches
 from conformance.emulator.store import Store, account_id
 
 RATE_LIMIT_ENV = "CONFORMANCE_EMULATOR_RATE_LIMIT_EVERY"
+LATENCY_ENV = "CONFORMANCE_EMULATOR_LATENCY"
+ADVISORY_LIMIT = 600  # the X-Ratelimit-Limit of advisory-headers, per 60-second window
 # A suite run sends a few hundred requests: one in 25 turned away is a dozen or so 429s, each
 # costing the run a second's wait, instead of the dozens a smaller period cost.
 DEFAULT_RATE_LIMIT_EVERY = 25
@@ -31,6 +34,20 @@ def rate_limit_every() -> int:
     return int(text)
 
 
+def latency_from_env() -> float:
+    """The round-trip latency from the environment (0 when unset); a bad value is a ValueError."""
+    text = os.environ.get(LATENCY_ENV, "").strip()
+    if not text:
+        return 0.0
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not 0 <= seconds < math.inf:
+        raise ValueError(f"{LATENCY_ENV} must be a number of seconds, at least 0, got {text!r}")
+    return seconds
+
+
 class Context:
     def __init__(self, store: Store, switches: Switches, api_keys: tuple[str, ...]) -> None:
         self.store = store
@@ -42,6 +59,7 @@ class Context:
         self._count_lock = threading.Lock()
         limiting = switches.variation("rate-limit") or switches.variation("rate-limit-bodiless")
         self.rate_every = rate_limit_every() if limiting else DEFAULT_RATE_LIMIT_EVERY
+        self._advised = itertools.count()
 
     def now(self) -> float:
         return self.store.clock.now()
@@ -61,11 +79,27 @@ class Context:
         raise ApiError(429, "too_many_requests", "Too many requests; retry after 1 second.",
                        {"Retry-After": "1"})
 
+    def advisory_headers(self) -> dict[str, str]:
+        """Deprecation (RFC 9745), Sunset and rate-limit headers, the count going down with
+        every answer and starting over after each window of ADVISORY_LIMIT."""
+        with self._count_lock:
+            n = next(self._advised)
+        return {
+            "Deprecation": "@1798761600",
+            "Sunset": "Fri, 01 Jan 2027 00:00:00 GMT",
+            "Link": '<https://docs.twelvelabs.io/v1.3/api-reference/tasks>; rel="deprecation"',
+            "X-Ratelimit-Limit": str(ADVISORY_LIMIT),
+            "X-Ratelimit-Remaining": str(ADVISORY_LIMIT - 1 - n % ADVISORY_LIMIT),
+            "X-Ratelimit-Reset": "60",
+        }
+
     def authenticate(self, request: Request, operation: str) -> str:
         """The caller's account, or 401 before any other check."""
         key = request.headers.get("x-api-key")
         if key is None:
             if operation == "delete_task" and self.sw.fault("delete-without-key-accepted"):
+                return self._first
+            if operation == "list_tasks" and self.sw.fault("list-without-key-accepted"):
                 return self._first
             raise ApiError(401, "api_key_invalid", "The x-api-key header is missing.")
         account = self._accounts.get(account_id(key))

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from starlette.responses import Response
 
 from conformance.emulator.faults import Switches
-from conformance.emulator.store import DomainError, NotFound, Refused
+from conformance.emulator.model import DomainError, Forbidden, NotFound, Refused
 
 DOCS_URL = "https://docs.twelvelabs.io/v1.3/api-reference/error-codes"
 
@@ -34,6 +34,8 @@ def missing(name: str) -> ApiError:
 def from_domain(error: DomainError, sw: Switches) -> ApiError:
     if isinstance(error, NotFound):
         return ApiError(400 if sw.variation("unknown-id-400") else 404, error.code, error.message)
+    if isinstance(error, Forbidden):
+        return ApiError(403, error.code, error.message)
     if isinstance(error, Refused) and sw.fault("refusal-wrong-code"):
         return ApiError(400, "parameter_invalid", error.message)
     return ApiError(400, error.code, error.message)
@@ -43,8 +45,15 @@ def json_media_type(sw: Switches) -> str:
     return "application/json; charset=utf-8" if sw.variation("json-charset") else "application/json"
 
 
-def error_response(error: ApiError, sw: Switches) -> Response:
-    body: dict[str, str] = {"code": error.code, "message": error.message}
+def error_response(error: ApiError, sw: Switches, api_key: str | None = None) -> Response:
+    """The envelope; ``api_key`` is the request's x-api-key, which only echo-key-in-errors
+    repeats (back to the caller who sent it, never anywhere else)."""
+    message = error.message
+    if api_key is not None and sw.variation("echo-key-in-errors"):
+        message = f"{message} (x-api-key: {api_key})"
+    body: dict[str, str] = {"code": error.code, "message": message}
+    if error.status == 404 and sw.fault("error-404-without-message"):
+        del body["message"]
     if sw.variation("error-docs-url"):
         body["docs_url"] = DOCS_URL
     # text/plain gets "; charset=utf-8" appended by Starlette

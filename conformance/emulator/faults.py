@@ -1,4 +1,5 @@
-"""The catalogue of named faults (each breaks the clauses it names) and conforming variations."""
+"""The catalogue of named faults (each breaks the clauses it names) and conforming variations
+(the tasks-gone ones aside: they show the endpoints withdrawn, see their descriptions)."""
 
 from __future__ import annotations
 
@@ -82,6 +83,75 @@ FAULTS: dict[str, Fault] = _faults(
      "The status filter is ignored."),
     ("list-sort-ignored", "LIST-FILTER-SORT",
      "sort_option is ignored: pages are always newest first."),
+    # The second family: each tries a clause on another of the subjects it names (a failed
+    # task, a video delete, one non-final status, another account's deletable task, ...).
+    ("delete-failed-200", "DEL-204",
+     "A successful delete of a failed task answers 200 with the JSON body {} (deletes of ready "
+     "tasks still answer 204)."),
+    ("video-delete-204-with-length", "DEL-EMPTY",
+     "A successful video delete answers 204 announcing Content-Length: 2 (no bytes follow); "
+     "task deletes are unchanged."),
+    ("delete-accepted-while-indexing", "DEL-TERMINAL-ONLY",
+     "A task in status indexing is deleted (204); every other non-final status is still "
+     "refused."),
+    ("refused-delete-removes-task", "DEL-TERMINAL-ONLY",
+     "A delete of a non-final task answers the usual 400 task_cannot_be_deleted but removes "
+     "the task anyway (404 on retrieve, absent from lists)."),
+    ("any-video-unlocks-index", "DEL-VIDEO-FIRST",
+     "Once any video of an index has been deleted, every ready task of that index can be "
+     "deleted (204) even while its own video exists."),
+    ("video-delete-refused", "DEL-VIDEO-FIRST",
+     "Deleting the video of a ready task answers 400 parameter_invalid and keeps the video, so "
+     "the task can never be deleted."),
+    ("delete-failed-404", "DEL-FAILED",
+     "Deleting a failed task answers 404 resource_not_exist and keeps the task (retrievable, "
+     "listed)."),
+    ("unfinished-refusal-wrong-code", "DEL-REFUSAL-CODE",
+     "Refused deletes of non-final tasks carry code parameter_invalid; refusals of ready tasks "
+     "whose video exists keep task_cannot_be_deleted."),
+    ("deleted-task-listed-on-last-page", "DEL-GONE",
+     "In the account's unfiltered list, the last page, when it is not page 1, ends with one "
+     "extra item: the account's most recently deleted task (totals unchanged; filtered lists, "
+     "page 1, retrieve and delete treat it as gone)."),
+    ("unknown-id-delete-403", "DEL-UNKNOWN",
+     "Deleting a well-formed ID that no account ever held answers 403 forbidden (another "
+     "account's task, live or deleted, still answers 404)."),
+    ("uppercase-id-accepted", "DEL-MALFORMED",
+     "Deleting a task ID of 24 hex characters with an uppercase letter answers 204 and deletes "
+     "nothing; other malformed IDs are still refused with 400."),
+    ("list-without-key-accepted", "AUTH-REQUIRED",
+     "A list request without x-api-key is answered as the first account (200); every other "
+     "operation still needs a key."),
+    ("foreign-delete-of-deletable-task", "TENANT-ISOLATION",
+     "Another account's key deletes (204) a task its owner could delete (failed, or ready with "
+     "its video deleted); other foreign deletes still answer 404, retrieve and list stay "
+     "isolated."),
+    ("foreign-list-by-index", "TENANT-ISOLATION",
+     "A list filtered by index_id of another account's index shows that account's tasks of "
+     "the index; unfiltered lists, retrieve and delete stay isolated."),
+    ("error-404-without-message", "ERR-ENVELOPE",
+     "Every 404 answer's body is {\"code\": ...} without message (still application/json)."),
+    ("create-201", "CREATE-OK",
+     "A successful create answers 201 instead of 200 (same body {_id, video_id})."),
+    ("create-without-source-accepted", "CREATE-REJECTS",
+     "A create with an existing index_id but neither video_file nor video_url answers 200 "
+     "and makes a task that fails with video_file_broken (a missing or unknown index is still "
+     "refused)."),
+    ("list-duration-as-string", "LIST-SHAPE",
+     "List items render system_metadata.duration as a string (\"5.0\"); retrieve is "
+     "unchanged."),
+    ("delete-removes-neighbour", "DEL-ONLY-THAT",
+     "Every successful task delete also deletes the oldest other task of the same index (the "
+     "earliest-created one still there)."),
+    ("video-delete-removes-neighbour", "DEL-ONLY-THAT",
+     "Every successful video delete also deletes the oldest other task of the same index (the "
+     "earliest-created one still there, never the task whose video it was)."),
+    ("refused-delete-removes-neighbour", "DEL-ONLY-THAT",
+     "Every task delete refused for the task's state (400, not 404 or 401) deletes the oldest "
+     "other task of the same index (the earliest-created one still there)."),
+    ("delete-renames-neighbours", "DEL-ONLY-THAT",
+     "Every successful task delete sets system_metadata.filename of every other task of the "
+     "same index to renamed.mp4."),
 )
 
 VARIATIONS: dict[str, Variation] = {
@@ -110,6 +180,40 @@ VARIATIONS: dict[str, Variation] = {
                   "and milliseconds."),
         Variation("foreign-id-403", "Another account's task answers 403 resource_not_exist "
                   "instead of 404."),
+        Variation("lenient-queries", "List query values the contract does not require "
+                  "refusing are accepted: bad or out-of-range width, height, duration, "
+                  "created_at and updated_at are ignored, a bad page reads as 1 (one past the "
+                  "maximum as the maximum), a bad page_limit as 10, and an index_id that is not "
+                  "24 lowercase hex matches no task (enums, page_limit above 50 and repeated "
+                  "keys are still refused)."),
+        Variation("tight-query-bounds", "page above 10000, width or height above 10000 and "
+                  "duration above 86400 answer 400 parameter_invalid (stricter than the spec's "
+                  "hints)."),
+        Variation("connection-close", "Every answer carries Connection: close and the server "
+                  "closes the connection after it."),
+        Variation("gzip", "Answers with a body are gzip-compressed (Content-Encoding: gzip), "
+                  "however small, whenever the request's Accept-Encoding admits gzip; "
+                  "bodiless answers stay bodiless."),
+        Variation("chunked", "JSON answers are sent with Transfer-Encoding: chunked (no "
+                  "Content-Length), in two chunks."),
+        Variation("reject-undecodable-at-create", "A create whose upload is not a decodable "
+                  "video answers 400 video_file_broken at once and creates nothing (URL creates "
+                  "are unchanged)."),
+        Variation("instant-indexing", "Every task is already ready or failed when created: its "
+                  "first read shows the final status."),
+        Variation("brief-first-status", "A task's first status lasts 1 ms; the rest of its "
+                  "schedule is unchanged."),
+        Variation("echo-key-in-errors", "Every error message ends with ' (x-api-key: KEY)', "
+                  "KEY being the exact value the request sent, when it sent one (401 included)."),
+        Variation("advisory-headers", "Every answer of a /tasks operation carries Deprecation, "
+                  "Sunset and Link rel=deprecation headers and X-Ratelimit-Limit: 600, "
+                  "X-Ratelimit-Remaining (counting down) and X-Ratelimit-Reset: 60."),
+        Variation("tasks-gone-404", "Not conforming but a removal: every /tasks operation "
+                  "answers 404 endpoint_not_exists after authentication (401 still first); "
+                  "index and video operations keep working."),
+        Variation("tasks-gone-410", "Not conforming but a removal: every /tasks operation "
+                  "answers 410 endpoint_removed after authentication (401 still first); index "
+                  "and video operations keep working."),
     )
 }
 

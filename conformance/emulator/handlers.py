@@ -13,31 +13,51 @@ from starlette.responses import JSONResponse, Response
 from conformance.emulator import parsing
 from conformance.emulator.context import Context
 from conformance.emulator.errors import ApiError, error_response, from_domain, invalid
+from conformance.emulator.model import DomainError, NotFound
 from conformance.emulator.render import json_response, no_content, page_body, task_body
-from conformance.emulator.store import DomainError, NotFound
 
 _ID = re.compile(r"[0-9a-f]{24}")
+TASK_OPERATIONS = frozenset({"create_task", "list_tasks", "retrieve_task", "delete_task"})
+_UPPERCASE_ID = re.compile(r"(?=.*[A-F])[0-9a-fA-F]{24}")
 Handler = Callable[[Request, Context, str], Awaitable[Response]]
 
 
 def operation(fn: Handler) -> Callable[[Request], Awaitable[Response]]:
     """Rate limit, authenticate, then run the handler; every failure becomes an envelope."""
+    on_tasks = fn.__name__ in TASK_OPERATIONS
 
     @functools.wraps(fn)
     async def endpoint(request: Request) -> Response:
         ctx: Context = request.app.state.emulator
+        response = await _answer(request, ctx)
+        if on_tasks and ctx.sw.variation("advisory-headers"):
+            response.headers.update(ctx.advisory_headers())
+        return response
+
+    async def _answer(request: Request, ctx: Context) -> Response:
         try:
             limited = ctx.rate_limited()
             if limited is not None:
                 return limited
             account = ctx.authenticate(request, fn.__name__)
+            if on_tasks:
+                _refuse_removed(ctx)
             return await fn(request, ctx, account)
         except DomainError as error:
-            return error_response(from_domain(error, ctx.sw), ctx.sw)
+            return error_response(from_domain(error, ctx.sw), ctx.sw,
+                                  request.headers.get("x-api-key"))
         except ApiError as error:
-            return error_response(error, ctx.sw)
+            return error_response(error, ctx.sw, request.headers.get("x-api-key"))
 
     return endpoint
+
+
+def _refuse_removed(ctx: Context) -> None:
+    """The tasks-gone variations: the endpoints were withdrawn (the key is still checked first)."""
+    if ctx.sw.variation("tasks-gone-404"):
+        raise ApiError(404, "endpoint_not_exists", "The /tasks endpoints no longer exist.")
+    if ctx.sw.variation("tasks-gone-410"):
+        raise ApiError(410, "endpoint_removed", "The /tasks endpoints have been removed.")
 
 
 def path_id(request: Request, name: str, ctx: Context) -> str:
@@ -51,7 +71,7 @@ def path_id(request: Request, name: str, ctx: Context) -> str:
 
 @operation
 async def create_task(request: Request, ctx: Context, account: str) -> Response:
-    form = await parsing.task_form(request)
+    form = await parsing.task_form(request, ctx.sw)
     index_id = form.index_id
     if index_id is None and not ctx.sw.fault("create-without-index-accepted"):
         raise parsing.missing("index_id")
@@ -62,7 +82,7 @@ async def create_task(request: Request, ctx: Context, account: str) -> Response:
                                  user_metadata=form.user_metadata)
     body = {"_id": task.id} if ctx.sw.fault("create-omits-video-id") else {
         "_id": task.id, "video_id": task.video_id}
-    return json_response(body, ctx.sw)
+    return json_response(body, ctx.sw, status=201 if ctx.sw.fault("create-201") else 200)
 
 
 @operation
@@ -103,15 +123,18 @@ async def delete_task(request: Request, ctx: Context, account: str) -> Response:
     try:
         task_id = path_id(request, "task_id", ctx)
     except ApiError:
-        if ctx.sw.fault("malformed-id-accepted"):
+        value = request.path_params["task_id"]
+        if ctx.sw.fault("malformed-id-accepted") or (
+                ctx.sw.fault("uppercase-id-accepted") and _UPPERCASE_ID.fullmatch(value)):
             return no_content(ctx.sw)
         raise
     try:
-        ctx.store.delete_task(account, task_id)
+        status = ctx.store.delete_task(account, task_id)
     except NotFound:
         _refuse_foreign(ctx, account, task_id)
         raise
-    if ctx.sw.fault("delete-200-empty-object"):
+    if ctx.sw.fault("delete-200-empty-object") or (
+            ctx.sw.fault("delete-failed-200") and status == "failed"):
         return json_response({}, ctx.sw)
     if ctx.sw.fault("delete-204-with-body"):
         return Response(status_code=204, headers={"content-length": "2"})
@@ -127,6 +150,8 @@ def _refuse_foreign(ctx: Context, account: str, task_id: str) -> None:
 async def delete_video(request: Request, ctx: Context, account: str) -> Response:
     ctx.store.delete_video(account, path_id(request, "index_id", ctx),
                            path_id(request, "video_id", ctx))
+    if ctx.sw.fault("video-delete-204-with-length"):
+        return Response(status_code=204, headers={"content-length": "2"})
     return no_content(ctx.sw)
 
 
@@ -148,13 +173,15 @@ async def not_found(request: Request, exc: Exception) -> Response:
     ctx: Context = request.app.state.emulator
     status = getattr(exc, "status_code", 404)
     headers: dict[str, Any] = dict(getattr(exc, "headers", None) or {})
+    key = request.headers.get("x-api-key")
     if status == 405:
         return error_response(ApiError(405, "method_not_allowed", f"{request.method} is not "
-                                       "allowed here.", headers), ctx.sw)
+                                       "allowed here.", headers), ctx.sw, key)
     if status == 404:
-        return error_response(ApiError(404, "resource_not_exist", "No such endpoint."), ctx.sw)
+        return error_response(ApiError(404, "resource_not_exist", "No such endpoint."), ctx.sw,
+                              key)
     return error_response(ApiError(status, "parameter_invalid", str(getattr(exc, "detail", ""))
-                                   or "Bad request.", headers), ctx.sw)
+                                   or "Bad request.", headers), ctx.sw, key)
 
 
 async def server_error(request: Request, exc: Exception) -> Response:

@@ -4,40 +4,13 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Iterable, Iterator, Mapping, Reversible, Sequence
-from dataclasses import dataclass
 from itertools import islice
-from typing import TYPE_CHECKING
 
+from conformance.emulator.model import ListQuery, Task
 from conformance.emulator.timeline import UPDATED, Timeline
 
-if TYPE_CHECKING:
-    from conformance.emulator.store import Task
-
-
-@dataclass(frozen=True, slots=True)
-class ListQuery:
-    page: int = 1
-    page_limit: int = 10
-    sort_by: str = "created_at"
-    descending: bool = True
-    index_id: str | None = None
-    statuses: frozenset[str] | None = None
-    filename: str | None = None
-    duration: float | None = None
-    width: int | None = None
-    height: int | None = None
-    created_at: float | None = None
-    updated_at: float | None = None
-    offset: int | None = None
-    """Where the page starts, when not at ``(page - 1) * page_limit`` (a fault shifts it)."""
-
-    def window(self) -> tuple[int, int]:
-        start = (self.page - 1) * self.page_limit if self.offset is None else self.offset
-        return start, start + self.page_limit
-
-
-Ordered = Sequence["Task"] | Iterable["Task"]
-State = Callable[["Task"], tuple[str, float]]
+Ordered = Sequence[Task] | Iterable[Task]
+State = Callable[[Task], tuple[str, float]]
 
 
 def answer(tasks: Mapping[str, Task], timeline: Timeline, q: ListQuery) -> tuple[list[Task], int]:

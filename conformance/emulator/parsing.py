@@ -19,13 +19,15 @@ from conformance.emulator.errors import ApiError, invalid, missing
 from conformance.emulator.faults import Switches
 from conformance.emulator.lifecycle import STATUSES
 from conformance.emulator.media import Probe, probe_upload, probe_url
-from conformance.emulator.store import ListQuery
+from conformance.emulator.model import ListQuery
 
 MAX_UPLOAD = 100 * 1024 * 1024
 MAX_FIELD = 64 * 1024
 MAX_JSON = 1024 * 1024
 MAX_PAGE_LIMIT = 50
 MAX_QUERY_NUMBER = 2**31 - 1
+# tight-query-bounds: stricter maxima than the spec's hints, as a live target may have
+TIGHT_BOUNDS = {"page": 10_000, "width": 10_000, "height": 10_000, "duration": 86_400}
 _INTEGER = re.compile(r"-?[0-9]+")
 _KINDS = {int: "an integer", float: "a number"}
 _DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
@@ -62,7 +64,7 @@ def _capped(request: Request, limit: int, what: str) -> Request:
     return Request(request.scope, receive)
 
 
-async def task_form(request: Request) -> TaskForm:
+async def task_form(request: Request, sw: Switches) -> TaskForm:
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in ("multipart/form-data", "application/x-www-form-urlencoded"):
         raise invalid("The request body must be multipart/form-data.")
@@ -74,12 +76,12 @@ async def task_form(request: Request) -> TaskForm:
     except (ValueError, KeyError, UnicodeError) as error:
         raise invalid(f"The multipart body is malformed: {type(error).__name__}") from None
     try:
-        return await _task_fields(form)
+        return await _task_fields(form, sw)
     finally:
         await form.close()  # spooled uploads hold temporary files
 
 
-async def _task_fields(form: FormData) -> TaskForm:
+async def _task_fields(form: FormData, sw: Switches) -> TaskForm:
     fields = {}
     for name in ("index_id", "video_file", "video_url", "enable_video_stream", "user_metadata"):
         values = form.getlist(name)
@@ -99,6 +101,8 @@ async def _task_fields(form: FormData) -> TaskForm:
         filename, probe = "upload", probe_upload(upload.encode("utf-8", "surrogateescape"))
     elif url is not None:
         filename, probe = _url_video(url)
+    elif sw.fault("create-without-source-accepted"):
+        filename, probe = "upload", Probe("video_file_broken")  # as if nothing was uploaded
     else:
         raise missing("video_file or video_url")
     return TaskForm(index_id, filename[:255], probe,
@@ -146,7 +150,19 @@ def _metadata(value: str | None) -> dict[str, Any] | None:
     return parsed
 
 
+class _BadNumber(ApiError):
+    """A query value that is not a number, or one out of bounds (``above``: past the maximum)."""
+
+    def __init__(self, message: str, *, above: bool = False) -> None:
+        super().__init__(400, "parameter_invalid", message)
+        self.above = above
+
+
 def list_query(request: Request, sw: Switches) -> ListQuery:
+    """The query, refusing every bad value, or under lenient-queries only those the contract
+    requires refusing (enums, page_limit above 50, a repeated key)."""
+    lenient = sw.variation("lenient-queries")
+    bounds = TIGHT_BOUNDS if sw.variation("tight-query-bounds") else {}
     params: dict[str, list[str]] = {}
     for key, value in request.query_params.multi_items():
         params.setdefault(key, []).append(value)
@@ -159,8 +175,28 @@ def list_query(request: Request, sw: Switches) -> ListQuery:
             raise invalid(f"The {name} parameter is given more than once.")
         return values[0]
 
-    page = _default(_number(one("page"), "page", int, sw, minimum=1), 1)
-    limit = _default(_number(one("page_limit"), "page_limit", int, sw, minimum=1), 10)
+    def number(name: str, kind: type, *, minimum: int = 0) -> Any:
+        try:
+            return _number(one(name), name, kind, sw, minimum=minimum,
+                           maximum=bounds.get(name, MAX_QUERY_NUMBER))
+        except _BadNumber as error:
+            if not lenient or (error.above and name in bounds):
+                raise
+            if error.above and name in ("page", "page_limit"):
+                # a page past the end is served (empty); a page_limit is refused as above 50
+                return MAX_QUERY_NUMBER
+            return None  # ignored: a filter is dropped, page and page_limit take the default
+
+    def moment(name: str) -> float | None:
+        try:
+            return _moment(one(name), name)
+        except ApiError:
+            if not lenient:
+                raise
+            return None
+
+    page = _default(number("page", int, minimum=1), 1)
+    limit = _default(number("page_limit", int, minimum=1), 10)
     if limit > MAX_PAGE_LIMIT:
         if not sw.variation("clamp-page-limit"):
             raise invalid(f"The page_limit parameter must be at most {MAX_PAGE_LIMIT}.")
@@ -176,17 +212,16 @@ def list_query(request: Request, sw: Switches) -> ListQuery:
     if statuses is not None and not set(statuses) <= set(STATUSES):
         raise invalid(f"The status parameter must be one of {', '.join(STATUSES)}.")
     index_id = one("index_id")
-    if index_id is not None and not (len(index_id) == 24 and all(
+    if index_id is not None and not lenient and not (len(index_id) == 24 and all(
             c in "0123456789abcdef" for c in index_id)):
+        # lenient-queries lets it through: it names no index, so it matches no task
         raise invalid("The index_id parameter must be 24 lowercase hexadecimal characters.")
     return ListQuery(
         page=page, page_limit=limit, sort_by=sort_by, descending=sort_option == "desc",
         index_id=index_id, statuses=frozenset(statuses) if statuses is not None else None,
-        filename=one("filename"), duration=_number(one("duration"), "duration", float, sw),
-        width=_number(one("width"), "width", int, sw),
-        height=_number(one("height"), "height", int, sw),
-        created_at=_moment(one("created_at"), "created_at"),
-        updated_at=_moment(one("updated_at"), "updated_at"))
+        filename=one("filename"), duration=number("duration", float),
+        width=number("width", int), height=number("height", int),
+        created_at=moment("created_at"), updated_at=moment("updated_at"))
 
 
 def _default(value: Any, default: Any) -> Any:
@@ -194,22 +229,23 @@ def _default(value: Any, default: Any) -> Any:
 
 
 def _number(value: str | None, name: str, kind: type, sw: Switches, *,
-            minimum: int = 0) -> Any:
-    """A bounded query number, its bounds those of specs/tasks.openapi.yaml."""
+            minimum: int = 0, maximum: int = MAX_QUERY_NUMBER) -> Any:
+    """A bounded query number, its bounds those of specs/tasks.openapi.yaml by default."""
     if value is None:
         return None
     # int() and float() also take spaces, underscores, non-ASCII digits, nan and inf
     if not (_INTEGER if kind is int else _DECIMAL).fullmatch(value):
         if sw.fault("server-error-on-bad-query"):
             raise ApiError(500, "internal_error", f"Could not convert {name}.")
-        raise invalid(f"The {name} parameter must be {_KINDS[kind]}.")
+        raise _BadNumber(f"The {name} parameter must be {_KINDS[kind]}.")
     # more significant digits than the bound has is out of range (and int() refuses past 4300)
     if kind is int and len(value.lstrip("-").lstrip("0")) > len(str(MAX_QUERY_NUMBER)):
-        number: float = math.inf
+        number: float = -math.inf if value.startswith("-") else math.inf
     else:
         number = int(value) if kind is int else float(value)
-    if not minimum <= number <= MAX_QUERY_NUMBER:
-        raise invalid(f"The {name} parameter must be between {minimum} and {MAX_QUERY_NUMBER}.")
+    if not minimum <= number <= maximum:
+        raise _BadNumber(f"The {name} parameter must be between {minimum} and {maximum}.",
+                         above=number > maximum)
     return number
 
 

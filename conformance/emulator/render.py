@@ -11,7 +11,7 @@ from starlette.responses import Response
 from conformance.emulator.errors import json_media_type
 from conformance.emulator.faults import Switches
 from conformance.emulator.media import _MESSAGES
-from conformance.emulator.store import Task
+from conformance.emulator.model import Task
 
 STREAM_HOST = "https://stream.emulator.invalid"
 
@@ -49,7 +49,7 @@ def task_body(task: Task, now: float, sw: Switches, *, in_list: bool = False) ->
         meta: dict[str, Any] = {"filename": task.filename}
         if task.duration is not None and task.width is not None and task.height is not None:
             meta.update(duration=task.duration, width=task.width, height=task.height)
-            if sw.fault("duration-as-string") and not in_list:
+            if sw.fault("list-duration-as-string" if in_list else "duration-as-string"):
                 meta["duration"] = str(task.duration)
         body["system_metadata"] = meta
     wants_hls = not in_list or sw.fault("list-items-have-hls")

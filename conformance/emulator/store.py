@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import secrets
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -11,74 +10,26 @@ from typing import Any, Protocol
 
 from conformance.emulator import listing
 from conformance.emulator.lifecycle import FINAL, Clock, Schedule
-from conformance.emulator.listing import ListQuery
 from conformance.emulator.media import Probe
+from conformance.emulator.model import (
+    DomainError,
+    Forbidden,
+    Index,
+    Invalid,
+    ListQuery,
+    NotFound,
+    Refused,
+    Task,
+    new_id,
+)
 from conformance.emulator.timeline import Timeline
 
-__all__ = ["Account", "DomainError", "Index", "Invalid", "ListQuery", "NotFound", "Refused",
-           "Store", "Task", "account_id", "new_id"]
 
-
-class DomainError(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code, self.message = code, message
-
-
-class NotFound(DomainError):
-    """The resource does not exist for this account (never existed, deleted, or foreign)."""
-
-
-class Invalid(DomainError):
-    """The request names things that cannot be used (bad reference, bad combination)."""
-
-
-class Refused(DomainError):
-    """The request is understood but the resource's state forbids it."""
-
-
-def new_id() -> str:
-    return secrets.token_hex(12)
-
-
+# Accounts stay here with their digest: only the store (and the context, which maps keys to
+# accounts) deal in them; the records in model.py merely carry the digest.
 def account_id(api_key: str) -> str:
     """Accounts are keyed by a digest so that no key is ever kept, in memory or on disk."""
     return hashlib.sha256(api_key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-
-
-@dataclass(slots=True)
-class Index:
-    id: str
-    account: str
-    name: str
-    models: list[dict[str, Any]]
-    created_at: float
-
-
-@dataclass(slots=True)
-class Task:
-    id: str
-    account: str
-    index_id: str
-    video_id: str
-    seq: int
-    created_at: float
-    schedule: Schedule
-    filename: str
-    enable_stream: bool
-    failure: str | None = None
-    duration: float | None = None
-    width: int | None = None
-    height: int | None = None
-    user_metadata: dict[str, Any] | None = None
-    video_deleted: bool = False
-
-    def status_at(self, now: float) -> tuple[str, float]:
-        return self.schedule.status_at(now)
-
-    def video_exists(self, now: float) -> bool:
-        """The video joins the index when its task is ready, and leaves it when deleted."""
-        return not self.video_deleted and self.status_at(now)[0] == "ready"
 
 
 @dataclass(slots=True)
@@ -86,7 +37,7 @@ class Account:
     indexes: dict[str, Index] = field(default_factory=dict)
     tasks: dict[str, Task] = field(default_factory=dict)  # insertion order is creation order
     by_index: dict[str, dict[str, Task]] = field(default_factory=dict)
-    tombstones: dict[str, Task] = field(default_factory=dict)
+    tombstones: dict[str, Task] = field(default_factory=dict)  # in the order they were deleted
     timeline: Timeline = field(default_factory=Timeline)  # clock-dependent orders of tasks
 
 
@@ -95,6 +46,7 @@ class Persistence(Protocol):
     def drop_index(self, index_id: str) -> None: ...
     def put_task(self, task: Task) -> None: ...
     def drop_task(self, task_id: str) -> None: ...
+    def bury_task(self, task: Task) -> None: ...
     def clear(self) -> None: ...
 
 
@@ -105,10 +57,11 @@ class Store:
     """All state of one emulator; every status-dependent decision is taken under one lock."""
 
     def __init__(self, clock: Clock, planner: Planner, *, faults: Iterable[str] = (),
-                 persistence: Persistence | None = None) -> None:
+                 variations: Iterable[str] = (), persistence: Persistence | None = None) -> None:
         self.clock = clock
         self._plan = planner
         self._faults = frozenset(faults)
+        self._variations = frozenset(variations)
         self._persist = persistence
         self._lock = threading.RLock()
         self._accounts: dict[str, Account] = {}
@@ -122,7 +75,9 @@ class Store:
         return acc
 
     # --- loading and resetting -------------------------------------------------------------
-    def load(self, indexes: Iterable[Index], tasks: Iterable[Task]) -> None:
+    def load(self, indexes: Iterable[Index], tasks: Iterable[Task],
+             tombstones: Iterable[Task] = ()) -> None:
+        """Restore saved state; ``tombstones`` in the order the tasks were deleted."""
         with self._lock:
             for index in indexes:
                 self._add_index(index)
@@ -130,6 +85,9 @@ class Store:
                 self._add_task(task)
                 self._seq = max(self._seq, task.seq)
                 self._last_created = max(self._last_created, task.created_at)
+            for task in tombstones:
+                self._account(task.account).tombstones[task.id] = task
+                self._seq = max(self._seq, task.seq)
 
     def reset(self) -> None:
         with self._lock:
@@ -183,6 +141,9 @@ class Store:
                 index_id = self._implicit_index(account)
             if index_id not in acc.indexes:
                 raise Invalid("resource_not_exist", f"Index {index_id} does not exist.")
+            if probe.failure == "video_file_broken" and \
+                    "reject-undecodable-at-create" in self._variations:
+                raise Invalid(probe.failure, probe.message())
             now = max(self.clock.now(), self._last_created)
             self._last_created = now
             self._seq += 1
@@ -228,58 +189,138 @@ class Store:
         return any(task_id in acc.tasks or task_id in acc.tombstones
                    for acc in self._accounts.values())
 
-    def delete_task(self, account: str, task_id: str) -> None:
+    def delete_task(self, account: str, task_id: str) -> str | None:
+        """Delete a task; the status it was deleted in (None: a fault answered for nothing)."""
         with self._lock:
-            acc = self._account(account)
-            task = acc.tasks.get(task_id)
+            task = self._account(account).tasks.get(task_id)
             if task is None:
-                if task_id in acc.tombstones and "second-delete-204" in self._faults:
-                    return
-                if "unknown-id-delete-204" in self._faults and not self.ever_existed(task_id):
-                    return
-                raise NotFound("resource_not_exist", f"Task {task_id} does not exist.")
-            self._check_deletable(task)
-            del acc.tasks[task_id]
-            acc.by_index.get(task.index_id, {}).pop(task_id, None)
-            acc.timeline.remove([task])
-            acc.tombstones[task_id] = task
-            if self._persist:
-                self._persist.drop_task(task_id)
+                task = self._missing_for_delete(account, task_id)
+                if task is None:
+                    return None
+            now = self.clock.now()
+            status = task.status_at(now)[0]
+            try:
+                self._check_deletable(task, now)
+            except Refused:
+                if status not in FINAL and "refused-delete-removes-task" in self._faults:
+                    self._bury(task)
+                if "refused-delete-removes-neighbour" in self._faults:
+                    self._bury_oldest_other(task)
+                raise
+            self._bury(task)
+            if "delete-removes-neighbour" in self._faults:
+                self._bury_oldest_other(task)
+            if "delete-renames-neighbours" in self._faults:
+                self._rename_others(task, "renamed.mp4")
+            return status
 
-    def _check_deletable(self, task: Task) -> None:
-        now = self.clock.now()
+    def _missing_for_delete(self, account: str, task_id: str) -> Task | None:
+        """A delete names no live task of the caller: 404, unless a fault answers otherwise
+        (None: success without deleting anything; a task: another account's, to delete)."""
+        if task_id in self._account(account).tombstones and "second-delete-204" in self._faults:
+            return None
+        if not self.ever_existed(task_id):
+            if "unknown-id-delete-204" in self._faults:
+                return None
+            if "unknown-id-delete-403" in self._faults:
+                raise Forbidden("forbidden", "You are not allowed to delete this task.")
+        if "foreign-delete-of-deletable-task" in self._faults:
+            for key, other in self._accounts.items():
+                task = other.tasks.get(task_id)
+                if key != account and task is not None:
+                    try:  # judged by the owner's rules: only what the owner could delete
+                        self._check_deletable(task, self.clock.now())
+                    except DomainError:
+                        break
+                    return task
+        raise NotFound("resource_not_exist", f"Task {task_id} does not exist.")
+
+    def _check_deletable(self, task: Task, now: float) -> None:
         status, _ = task.status_at(now)
+        faults = self._faults
         if status not in FINAL:
-            if "delete-pending-accepted" not in self._faults:
-                raise Refused("task_cannot_be_deleted", f"The task is {status}; only ready or "
-                              "failed tasks can be deleted.")
-        elif status == "failed":
-            if "delete-failed-refused" in self._faults:
+            if "delete-pending-accepted" in faults or (
+                    status == "indexing" and "delete-accepted-while-indexing" in faults):
+                return
+            code = ("parameter_invalid" if "unfinished-refusal-wrong-code" in faults
+                    else "task_cannot_be_deleted")
+            raise Refused(code, f"The task is {status}; only ready or failed tasks can be "
+                          "deleted.")
+        if status == "failed":
+            if "delete-failed-refused" in faults:
                 raise Refused("task_cannot_be_deleted", "The task has failed.")
-        elif task.video_exists(now) and "delete-ready-with-video-accepted" not in self._faults:
+            if "delete-failed-404" in faults:
+                raise NotFound("resource_not_exist", f"Task {task.id} does not exist.")
+        elif task.video_exists(now) and not self._video_check_waived(task):
             raise Refused("task_cannot_be_deleted", f"Delete video {task.video_id} first; a "
                           "ready task cannot be deleted while its video exists.")
+
+    def _video_check_waived(self, task: Task) -> bool:
+        if "delete-ready-with-video-accepted" in self._faults:
+            return True
+        index = self._account(task.account).indexes.get(task.index_id)
+        return ("any-video-unlocks-index" in self._faults and index is not None
+                and index.any_video_deleted)
+
+    def _bury(self, task: Task) -> None:
+        """Remove a live task for good, keeping its tombstone (and saving both)."""
+        acc = self._account(task.account)
+        del acc.tasks[task.id]
+        acc.by_index.get(task.index_id, {}).pop(task.id, None)
+        acc.timeline.remove([task])
+        acc.tombstones[task.id] = task
+        if self._persist:
+            self._persist.bury_task(task)
+
+    def _bury_oldest_other(self, task: Task) -> None:
+        """Faults that delete more than they name take the oldest other task of the index."""
+        siblings = self._account(task.account).by_index.get(task.index_id, {})
+        oldest = next((t for t in siblings.values() if t.id != task.id), None)  # creation order
+        if oldest is not None:
+            self._bury(oldest)
+
+    def _rename_others(self, task: Task, filename: str) -> None:
+        acc = self._account(task.account)
+        others = [t for t in acc.by_index.get(task.index_id, {}).values() if t.id != task.id]
+        acc.timeline.relabel(others, "filename", filename)
+        if self._persist:
+            for other in others:
+                self._persist.put_task(other)
 
     def delete_video(self, account: str, index_id: str, video_id: str) -> None:
         with self._lock:
             acc = self._account(account)
-            self.get_index(account, index_id)
+            index = self.get_index(account, index_id)
             now = self.clock.now()
-            for task in acc.by_index.get(index_id, {}).values():
-                if task.video_id == video_id and task.video_exists(now):
-                    task.video_deleted = True
-                    if self._persist:
-                        self._persist.put_task(task)
-                    return
-            raise NotFound("resource_not_exist", f"Video {video_id} does not exist in index "
-                           f"{index_id} (a video joins its index when its task is ready).")
+            task = next((t for t in acc.by_index.get(index_id, {}).values()
+                         if t.video_id == video_id and t.video_exists(now)), None)
+            if task is None:
+                raise NotFound("resource_not_exist", f"Video {video_id} does not exist in index "
+                               f"{index_id} (a video joins its index when its task is ready).")
+            if "video-delete-refused" in self._faults:
+                raise Invalid("parameter_invalid", f"Video {video_id} cannot be deleted.")
+            task.video_deleted = True
+            if self._persist:
+                self._persist.put_task(task)
+            if not index.any_video_deleted:
+                index.any_video_deleted = True
+                if self._persist:
+                    self._persist.put_index(index)
+            if "video-delete-removes-neighbour" in self._faults:
+                self._bury_oldest_other(task)
 
     # --- listing ---------------------------------------------------------------------------
     def list_tasks(self, account: str, query: ListQuery) -> tuple[list[Task], int, float]:
         """One page, the total count, and the instant whose statuses the page shows."""
         with self._lock:
             acc = self._account(account)
-            source = acc.by_index.get(query.index_id, {}) if query.index_id else acc.tasks
+            if query.index_id is not None and query.index_id not in acc.indexes \
+                    and "foreign-list-by-index" in self._faults:
+                acc = next((other for other in self._accounts.values()
+                            if query.index_id in other.indexes), acc)
+            # an index_id that names no index (lenient-queries lets any text through) is empty
+            source = (acc.tasks if query.index_id is None
+                      else acc.by_index.get(query.index_id, {}))
             now = acc.timeline.advance(self.clock.now())
             if "deleted-task-still-listed" in self._faults and acc.tombstones:
                 ghosts = [t for t in acc.tombstones.values()
@@ -288,4 +329,8 @@ class Store:
                                            lambda t: t.status_at(now), query)
             else:
                 page, total = listing.answer(source, acc.timeline, query)
+            if "deleted-task-listed-on-last-page" in self._faults and acc.tombstones \
+                    and query.unfiltered() and query.page > 1 \
+                    and query.page == -(-total // query.page_limit):
+                page = [*page, next(reversed(acc.tombstones.values()))]  # the latest deleted
             return page, total, now

@@ -12,10 +12,9 @@ import heapq
 import math
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from conformance.emulator.store import Task
+from conformance.emulator.model import Task
 
 # Catching up more transitions than this share of the account rebuilds every order at once:
 # one sort beats as many list insertions far from the tail.
@@ -93,6 +92,22 @@ class Timeline:
             self._unfile(task)
             del self._state[task.id]
         # their pending transitions are skipped when they come due
+
+    def relabel(self, tasks: Iterable[Task], name: str, value: object) -> None:
+        """Set metadata ``name`` of live ``tasks`` to ``value``. Metadata is fixed at creation
+        (a fault renames tasks), and the value indexes must stay in creation order."""
+        moved = [t for t in tasks if t.id in self._tasks]
+        for task in moved:
+            key = (name, getattr(task, name))
+            same = self._by_value[key]
+            del same[task.id]
+            if not same:
+                del self._by_value[key]
+            setattr(task, name, value)
+        if moved:
+            merged = [*self._by_value.get((name, value), {}).values(), *moved]
+            merged.sort(key=_seq)
+            self._by_value[(name, value)] = {t.id: t for t in merged}
 
     # --- reading ---------------------------------------------------------------------------
     def advance(self, now: float) -> float:

@@ -165,6 +165,136 @@ def list_sort_ignored(api: Api, index: str) -> None:
     assert api.list(sort_option="asc").json()["data"][0]["_id"] != first
 
 
+# --- the second family: the same clauses, tried on other subjects ---------------------------
+def _ids(answer) -> list[str]:
+    return [t["_id"] for t in answer.json()["data"]]
+
+
+def delete_failed_200(api: Api, index: str) -> None:
+    answer = api.delete(_final(api, index, "failed")["_id"])
+    assert answer.status_code == 200 and answer.json() == {}
+
+
+def video_delete_204_with_length(api: Api, index: str) -> None:
+    answer = api.delete_video(index, _final(api, index, "ready")["video_id"])
+    assert answer.status_code == 204 and answer.headers.get("content-length") == "2"
+
+
+def delete_accepted_while_indexing(api: Api, index: str) -> None:
+    task = api.task(index)
+    api.clock.advance(1.0)  # validating, pending and queued last 0.3 s each
+    assert api.status(task["_id"]) == "indexing"
+    assert api.delete(task["_id"]).status_code == 204
+
+
+def refused_delete_removes_task(api: Api, index: str) -> None:
+    task = api.task(index)
+    refused = api.delete(task["_id"])
+    assert refused.status_code == 400 and refused.json()["code"] == "task_cannot_be_deleted"
+    assert api.retrieve(task["_id"]).status_code == 404
+
+
+def any_video_unlocks_index(api: Api, index: str) -> None:
+    first, second = api.task(index), api.task(index)
+    api.settle()
+    assert api.delete_video(index, first["video_id"]).status_code == 204
+    assert api.delete(second["_id"]).status_code == 204
+
+
+def video_delete_refused(api: Api, index: str) -> None:
+    answer = api.delete_video(index, _final(api, index, "ready")["video_id"])
+    assert answer.status_code == 400 and answer.json()["code"] == "parameter_invalid"
+
+
+def delete_failed_404(api: Api, index: str) -> None:
+    task = _final(api, index, "failed")
+    assert api.delete(task["_id"]).status_code == 404
+    assert api.retrieve(task["_id"]).status_code == 200
+
+
+def unfinished_refusal_wrong_code(api: Api, index: str) -> None:
+    answer = api.delete(api.task(index)["_id"])
+    assert answer.status_code == 400 and answer.json()["code"] == "parameter_invalid"
+
+
+def deleted_task_listed_on_last_page(api: Api, index: str) -> None:
+    for _ in range(3):
+        api.task(index, "failed")
+    gone = _gone(api, index)
+    assert gone in _ids(api.list(page=2, page_limit=2))
+
+
+def unknown_id_delete_403(api: Api, index: str) -> None:
+    answer = api.delete(UNKNOWN)
+    assert answer.status_code == 403 and answer.json()["code"] == "forbidden"
+
+
+def uppercase_id_accepted(api: Api, index: str) -> None:
+    assert api.delete(UNKNOWN.upper()).status_code == 204
+
+
+def list_without_key_accepted(api: Api, index: str) -> None:
+    assert api.as_key(None).list().status_code == 200
+
+
+def foreign_delete_of_deletable_task(api: Api, index: str) -> None:
+    task = _final(api, index, "failed")
+    assert api.as_key(SECOND_KEY).delete(task["_id"]).status_code == 204
+    assert api.retrieve(task["_id"]).status_code == 404
+
+
+def foreign_list_by_index(api: Api, index: str) -> None:
+    task = api.task(index)
+    assert _ids(api.as_key(SECOND_KEY).list(index_id=index)) == [task["_id"]]
+
+
+def error_404_without_message(api: Api, index: str) -> None:
+    answer = api.retrieve(UNKNOWN)
+    assert answer.status_code == 404 and answer.json() == {"code": "resource_not_exist"}
+
+
+def create_201(api: Api, index: str) -> None:
+    answer = api.create_task(index)
+    assert answer.status_code == 201 and set(answer.json()) == {"_id", "video_id"}
+
+
+def create_without_source_accepted(api: Api, index: str) -> None:
+    answer = api.create_task(index, video=None)
+    assert answer.status_code == 200
+    api.settle()
+    assert api.status(answer.json()["_id"]) == "failed"
+
+
+def list_duration_as_string(api: Api, index: str) -> None:
+    api.task(index)
+    assert api.list().json()["data"][0]["system_metadata"]["duration"] == "5.0"
+
+
+def delete_removes_neighbour(api: Api, index: str) -> None:
+    oldest = _final(api, index, "failed")
+    assert api.delete(_final(api, index, "failed")["_id"]).status_code == 204
+    assert api.retrieve(oldest["_id"]).status_code == 404
+
+
+def video_delete_removes_neighbour(api: Api, index: str) -> None:
+    oldest, ready = api.task(index, "failed"), api.task(index)
+    api.settle()
+    assert api.delete_video(index, ready["video_id"]).status_code == 204
+    assert api.retrieve(oldest["_id"]).status_code == 404
+
+
+def refused_delete_removes_neighbour(api: Api, index: str) -> None:
+    oldest = api.task(index, "failed")
+    assert api.delete(api.task(index)["_id"]).status_code == 400
+    assert api.retrieve(oldest["_id"]).status_code == 404
+
+
+def delete_renames_neighbours(api: Api, index: str) -> None:
+    other = api.task(index)
+    assert api.delete(_final(api, index, "failed")["_id"]).status_code == 204
+    assert api.retrieve(other["_id"]).json()["system_metadata"]["filename"] == "renamed.mp4"
+
+
 BREAKS: dict[str, Callable[[Api, str], None]] = {
     name: globals()[name.replace("-", "_")] for name in FAULTS
 }
@@ -198,7 +328,8 @@ def test_unknown_fault_and_variation_names_are_refused_with_the_catalogue() -> N
         create_app(variations=["nada"])
 
 
-@pytest.mark.parametrize("name", ["unknown-id-delete-204", "server-error-on-unknown-retrieve"])
+@pytest.mark.parametrize("name", ["unknown-id-delete-204", "unknown-id-delete-403",
+                                  "server-error-on-unknown-retrieve"])
 def test_unknown_id_faults_spare_tasks_another_account_holds_or_held(
         make_api: Callable[..., Api], name: str) -> None:
     api = make_api(faults=[name])

@@ -8,8 +8,9 @@ import pytest
 
 from conformance.emulator import lifecycle
 from conformance.emulator.lifecycle import Clock, Schedule
-from conformance.emulator.listing import ListQuery, scan
+from conformance.emulator.listing import scan
 from conformance.emulator.media import Probe
+from conformance.emulator.model import ListQuery
 from conformance.emulator.store import Store
 
 ACCOUNT = "a" * 32
@@ -17,6 +18,7 @@ READY = Probe(None, 5.0, 480, 360)
 # metadata values shared by some tasks only, so value indexes and filters intersect
 SHAPES = [Probe(None, 5.0, 480, 360), Probe(None, 7.5, 480, 720), Probe(None, 5.0, 640, 360)]
 NAMES = ["a.mp4", "b.mp4", "c.mp4"]
+RENAMED = "renamed.mp4"  # what delete-renames-neighbours calls every other task of an index
 BROKEN = Probe("video_file_broken", None, None, None)
 
 
@@ -33,7 +35,7 @@ def _queries(indexes: list[str], rng: random.Random) -> list[ListQuery]:
                       sort_by=rng.choice(["created_at", "updated_at"]),
                       descending=rng.random() < 0.5,
                       index_id=rng.choice([None, *indexes]), statuses=rng.choice(statuses),
-                      filename=rng.choice([None, None, *NAMES]),
+                      filename=rng.choice([None, None, *NAMES, RENAMED]),
                       duration=rng.choice([None, None, 5.0, 7.5]),
                       width=rng.choice([None, None, 480, 640, 1]),
                       height=rng.choice([None, None, 360, 720]),
@@ -49,11 +51,13 @@ def _expected(store: Store, query: ListQuery, now: float) -> tuple[list[str], in
     return [t.id for t in page], total
 
 
+@pytest.mark.parametrize("faults", [(), ("delete-renames-neighbours",)], ids=["clean", "renames"])
 @pytest.mark.parametrize("seed", range(10))
-def test_pages_match_a_full_scan_through_creates_deletes_and_clock_moves(seed: int) -> None:
+def test_pages_match_a_full_scan_through_creates_deletes_and_clock_moves(
+        seed: int, faults: tuple[str, ...]) -> None:
     rng = random.Random(seed)
     clock = Clock.manual(start=1000.0)
-    store = Store(clock, _planner)
+    store = Store(clock, _planner, faults=faults)
     indexes = [store.create_index(ACCOUNT, f"i{i}", []).id for i in range(3)]
     for _ in range(40):
         action = rng.random()

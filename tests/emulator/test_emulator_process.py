@@ -109,7 +109,8 @@ def test_the_module_runs_prints_its_url_and_stops_cleanly_on_sigint() -> None:
 
 
 @pytest.mark.parametrize("argv", [["--fault", "nope"], ["--port", "x"], ["--time-scale", "0"],
-                                  ["--port", "70000"], ["--bogus"]])
+                                  ["--port", "70000"], ["--bogus"], ["--latency", "-1"],
+                                  ["--latency", "soon"], ["--latency", "nan"]])
 def test_bad_flags_give_one_line_and_exit_2(argv: list[str],
                                             capsys: pytest.CaptureFixture[str]) -> None:
     from conformance.emulator.__main__ import main
@@ -130,6 +131,17 @@ def test_a_bad_rate_limit_period_gives_one_line_and_exit_2(
     assert err.count("\n") == 1 and RATE_LIMIT_ENV in err
 
 
+def test_a_bad_latency_in_the_environment_gives_one_line_and_exit_2(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from conformance.emulator.__main__ import main
+    from conformance.emulator.context import LATENCY_ENV
+
+    monkeypatch.setenv(LATENCY_ENV, "a while")
+    assert main(["--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and LATENCY_ENV in err
+
+
 def test_the_catalogues_are_listed_as_tables(capsys: pytest.CaptureFixture[str]) -> None:
     from conformance.emulator.__main__ import main
 
@@ -137,7 +149,8 @@ def test_the_catalogues_are_listed_as_tables(capsys: pytest.CaptureFixture[str])
     out = capsys.readouterr().out
     assert "delete-pending-accepted" in out and "DEL-TERMINAL-ONLY" in out
     assert main(["--list-variations"]) == 0
-    assert "rate-limit-bodiless" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "rate-limit-bodiless" in out and "tasks-gone-410" in out
 
 
 def test_the_official_sdk_drives_the_emulator_end_to_end(
