@@ -124,7 +124,8 @@ def _bystander(raw: ApiClient, pool: Pool, provisioner: Provisioner, found: Dele
     """Another ready task of the index, its own video still there, stays undeletable once a
     different video is deleted (DEL-VIDEO-FIRST: only a task's own video unlocks it)."""
     if found.video_delete is None or not found.video_delete.is_success:
-        found.bystander_skipped = "the first ready task's video was not deleted"
+        found.bystander_skipped = "the first ready task's video was not deleted" + (
+            f": it {found.ready_gone}" if found.ready_gone else " (see DEL-VIDEO-FIRST)")
         return
     if not pool.usable("probe"):
         found.bystander_skipped = f"the probe task {pool.why_not('probe')}"

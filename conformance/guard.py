@@ -189,7 +189,8 @@ class Guard:
         marked = {} if metadata is None else json.loads(metadata) \
             if _is_json_object(metadata) else {"generated": str(metadata)[:200]}
         body["user_metadata"] = json.dumps({**marked, "conformance_run": self.settings.run_id})
-        self._decided[case.id] = Grant(True)
+        self._decided[case.id] = Grant(True, undecodable=not upload and
+                                       not self.settings.failing_video_url)
 
     def _reserve(self, upload_bytes: int) -> bool:
         """Spend one task (and its upload's bytes) from the run's budget; False when spent."""

@@ -116,6 +116,12 @@ class Pool:
                                      "create answer nor in the task object")
             self.tasks[role] = entry
             self._watch.track(task.task_id, task.index_id, entry.video_id, role=role)
+        found = self.unfinished
+        if found is not None and found.removed:
+            # Its delete while unfinished removed it: that delete's clause, nothing else's.
+            self.destroyed("probe", "DEL-TERMINAL-ONLY")
+            if found.judged[-1].response.is_success:
+                self._provisioner.note_deleted("task", found.task_id)
 
     # -- access ----------------------------------------------------------------------------
 
@@ -131,8 +137,7 @@ class Pool:
         if task.deleted:
             return self.gone_reason(role)
         if task.unavailable_clause:
-            return (f"is not there to judge: {task.unavailable} "
-                    f"(see {task.unavailable_clause})")
+            return f"is not there to judge: {task.unavailable}"
         return f"could not be provisioned: {task.unavailable}"
 
     def __getitem__(self, role: str) -> PoolTask:
@@ -171,7 +176,8 @@ class Pool:
         citing DEL-ONLY-THAT, instead of an answer a test would misjudge."""
         task = self.tasks[role]
         response = (api or self._api.unchecked()).retrieve_task(task.task_id)
-        finding = self._watch.saw(task.task_id, response) or self._watch.vanished(task.task_id)
+        self._watch.saw(task.task_id, response)
+        finding = self._watch.vanished(task.task_id)
         if finding is not None:
             self.destroyed(role, "DEL-ONLY-THAT")
             raise SubjectDestroyed(f"the pool's {role} task {finding.what} (see DEL-ONLY-THAT)",

@@ -47,6 +47,12 @@ class UnfinishedDeletes:
     stopped: str = ""
 
     @property
+    def removed(self) -> bool:
+        """A delete of the unfinished task removed it (accepted, or refused but carried out)."""
+        return bool(self.judged) and (self.judged[-1].response.is_success
+                                      or is_gone(self.judged[-1].after))
+
+    @property
     def statuses_judged(self) -> list[str]:
         return [a.status for a in self.judged]
 

@@ -115,7 +115,8 @@ class Provisioner:
         # Any 2xx that names the task made one: a create answering 201, or without video_id,
         # is CREATE-OK's failure (judged from this answer), not a reason to stop provisioning.
         if not 200 <= response.status_code < 300 or not _has_id(body):
-            refused = f" (configure --{kind}-video-url to provision one from a URL)" \
+            option = "--ready-video-url" if kind == "ready" else "--failing-video-url"
+            refused = f" (configure {option} to provision one from a URL)" \
                 if payload and 400 <= response.status_code < 500 else ""
             raise ProvisioningError(f"could not create a {kind} task: POST /tasks answered "
                                     f"{answer_line(response)}{refused}")
@@ -243,7 +244,7 @@ class Provisioner:
         """A poll that shows the task gone ends its wait at once: vanished without the run
         deleting it (DEL-ONLY-THAT), or removed by a delete the run sent."""
         finding = self.watch.saw(task_id, response) if self.watch is not None else None
-        if finding is not None:
+        if finding is not None and finding.vanished:
             with self._lock:
                 self._gone[task_id] = (f"task {task_id} {finding.what} (see DEL-ONLY-THAT)",
                                        "DEL-ONLY-THAT")

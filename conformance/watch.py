@@ -85,6 +85,11 @@ class Finding:
     """The deletes the run sent between the last good sighting and this one."""
     reproduce: str | None = None
 
+    @property
+    def vanished(self) -> bool:
+        """The task is gone (a changed one is still there to be judged)."""
+        return self.what.startswith("vanished")
+
     def sentence(self) -> str:
         who = f"task {self.task_id}" + (f" ({self.role})" if self.role else "")
         since = "; ".join(self.deletes[-8:]) or "none"
@@ -261,8 +266,9 @@ class Watch:
                    for d in self.deletes[task.seen_after:])
 
     def vanished(self, task_id: str) -> Finding | None:
+        """The finding that says ``task_id`` is gone, if one does."""
         with self._lock:
-            return next((f for f in self.findings if f.task_id == task_id), None)
+            return next((f for f in self.findings if f.task_id == task_id and f.vanished), None)
 
     def video_deleted(self, video_id: str) -> bool:
         with self._lock:

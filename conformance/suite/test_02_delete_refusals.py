@@ -98,7 +98,8 @@ def test_deleting_another_video_of_the_index_leaves_a_ready_task_undeletable(
     task, refused, after = deletions.bystander, deletions.bystander_refused, \
         deletions.bystander_after
     if task is None or refused is None or after is None:
-        reason = deletions.bystander_skipped or "the scenario stopped before it"
+        reason = deletions.bystander_skipped or ("the scenario stopped before it: the pool's "
+                                                 f"doomed_ready task {deletions.ready_gone}")
         raise ProvisioningError(f"no second ready task to judge: {reason}")
     assert task.final is not None
     checks.answer_is_not_a_server_error(refused)

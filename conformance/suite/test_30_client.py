@@ -26,6 +26,7 @@ from conformance.plugin import RunState
 from conformance.provisioning import CreatedTask, Provisioner, ProvisioningError
 from conformance.settings import Settings
 from conformance.strategies import IMPOSSIBLE_PREFIX
+from conformance.watch import is_gone
 
 pytestmark = pytest.mark.client
 
@@ -81,6 +82,8 @@ class ClientDeletes:
     unfinished: Outcome | None = None
     """The client's delete of the task while it was not final (None: never caught so)."""
     unfinished_status: str | None = None
+    unfinished_removed: bool = False
+    """The task was gone after the client's delete of it while unfinished."""
     with_video: Outcome | None = None
     video: Outcome | None = None
     delete: Outcome | None = None
@@ -107,10 +110,14 @@ def _catch_unfinished(adapter: ClientAdapter, transcript: Transcript, raw: ApiCl
         if before is None or before in FINAL_STATUSES:
             continue
         outcome = call(adapter, transcript, adapter.delete_task, task.task_id)
-        after = _status(raw.retrieve_task(task.task_id))
+        read = raw.retrieve_task(task.task_id)
+        after = _status(read)
         # An accepted delete is judged whatever the reads say: made from a valid video, the
-        # task can only have become ready, and with its video it must be refused too.
-        if outcome.error is None or (after is not None and after not in FINAL_STATUSES):
+        # task can only have become ready, and with its video it must be refused too; so is
+        # a refusal that removed the task.
+        scenario.unfinished_removed = is_gone(read)
+        if outcome.error is None or scenario.unfinished_removed or (
+                after is not None and after not in FINAL_STATUSES):
             scenario.unfinished, scenario.unfinished_status = outcome, before
             return scenario
     assert scenario is not None
@@ -128,6 +135,10 @@ def client_deletes(client_adapter: ClientAdapter, transcript: Transcript, api: A
     if scenario.unfinished is not None and scenario.unfinished.error is None:
         scenario.stopped = "the unfinished task was deleted (see DEL-TERMINAL-ONLY)"
         return _look_for_the_deleted_task(adapter, transcript, provisioner, scenario)
+    if scenario.unfinished_removed:
+        scenario.stopped = "the unfinished task was removed by its refused delete (see " \
+            "DEL-TERMINAL-ONLY)"
+        return scenario
     final = provisioner.wait_final([task])[task.task_id]
     video_id = task.video_id or final.get("video_id")
     if not isinstance(video_id, str):
@@ -182,9 +193,12 @@ def test_the_client_s_delete_of_an_unfinished_task_raises_a_400_error(
     outcome = client_deletes.needs(client_deletes.unfinished, "a delete of an unfinished task "
                                    f"({FRESH_TASK_TRIES} fresh tasks finished too soon)")
     _no_server_error(client_adapter, outcome)
-    client_checks.delete_was_refused(
-        client_adapter, outcome, f"deleting task {client_deletes.task.task_id} in status "
-        f"{client_deletes.unfinished_status!r}", "DEL-TERMINAL-ONLY")
+    what = f"deleting task {client_deletes.task.task_id} in status " \
+        f"{client_deletes.unfinished_status!r}"
+    client_checks.delete_was_refused(client_adapter, outcome, what, "DEL-TERMINAL-ONLY")
+    if client_deletes.unfinished_removed:
+        client_checks.fail("DEL-TERMINAL-ONLY", client_adapter, f"expected {what} to change "
+                           "nothing, but the task is gone after the refusal", outcome)
 
 
 @pytest.mark.clause("DEL-VIDEO-FIRST")
