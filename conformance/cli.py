@@ -78,6 +78,12 @@ def _parser() -> _Parser:
     cleanup.add_argument("--base-url")
     cleanup.add_argument("--api-key")
     cleanup.add_argument("--config", metavar="FILE")
+    clauses = commands.add_parser(
+        "clauses", help="the clause catalogue; --markdown: which suite tests enforce each clause")
+    clauses.add_argument("--markdown", action="store_true",
+                         help="the traceability table in Markdown (collects the suite; needs "
+                         "no target)")
+    clauses.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
     compare = commands.add_parser("compare", help="what changed between two summary.json")
     compare.add_argument("old", metavar="OLD_SUMMARY")
     compare.add_argument("new", metavar="NEW_SUMMARY")
@@ -108,6 +114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run(args, passthrough)
         if args.command == "cleanup":
             return cleanup(args)
+        if args.command == "clauses":
+            return clauses(args)
         from conformance.compare import compare
 
         return compare(Path(args.old), Path(args.new))
@@ -190,6 +198,29 @@ def _pytest_args(args: argparse.Namespace, settings: Settings,
     for clause_id in args.clause:
         out += ["--clause", clause_id]
     return [*out, *passthrough]
+
+
+def clauses(args: argparse.Namespace) -> int:
+    """The catalogue as a table, or the traceability document (docs/clauses.md)."""
+    from conformance import clausedoc
+
+    if args.markdown:
+        try:
+            text = clausedoc.traceability_markdown(clausedoc.enforcing_tests())
+        except clausedoc.ClauseDocError as exc:
+            print(f"conformance: {exc}", file=sys.stderr)
+            return EXIT_COULD_NOT_RUN
+    else:
+        text = clausedoc.catalogue_table()
+    if args.output is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        Path(args.output).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {args.output}: {exc.strerror}") from None
+    print(f"wrote {args.output}")
+    return 0
 
 
 def cleanup(args: argparse.Namespace) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Mapping
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,9 @@ import yaml
 SPEC_ENVIRONMENT = "CONFORMANCE_SPEC"
 """Environment variable naming another description file to test against."""
 
-_DEFAULT = Path(__file__).resolve().parent.parent / "specs" / "tasks.openapi.yaml"
+SPEC_PACKAGE, SPEC_NAME = "conformance.specs", "tasks.openapi.yaml"
+"""The shipped description: ``specs/tasks.openapi.yaml`` in the repository, installed as
+package data of ``conformance.specs`` (pyproject.toml maps the one onto the other)."""
 
 
 class SpecError(ValueError):
@@ -21,10 +24,25 @@ class SpecError(ValueError):
 
 
 def spec_path(environ: Mapping[str, str] | None = None) -> Path:
-    """The description in use: ``$CONFORMANCE_SPEC`` when set, else the repository's own."""
+    """The description in use: ``$CONFORMANCE_SPEC`` when set, else the shipped one."""
     environ = os.environ if environ is None else environ
     override = environ.get(SPEC_ENVIRONMENT, "").strip()
-    return Path(override).expanduser() if override else _DEFAULT
+    return Path(override).expanduser() if override else _shipped()
+
+
+def _shipped() -> Path:
+    # Through the import system, not relative to this file: a wheel has no specs/ beside the
+    # package, and an editable install maps conformance.specs onto the checkout's specs/.
+    try:
+        found = resources.files(SPEC_PACKAGE).joinpath(SPEC_NAME)
+    except ModuleNotFoundError:
+        # An editable install made before conformance.specs existed lacks the mapping.
+        raise SpecError(f"the package {SPEC_PACKAGE} is not installed: (re)install the "
+                        f"project (pip install -e . in a checkout), or name a description in "
+                        f"${SPEC_ENVIRONMENT}") from None
+    # Installed packages are directories, so this is a real file that schemathesis and the
+    # digest can open by path.
+    return Path(str(found))
 
 
 def _read(path: Path) -> bytes:

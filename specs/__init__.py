@@ -1,0 +1,1 @@
+"""The OpenAPI descriptions, installed as the package ``conformance.specs`` (see pyproject.toml)."""
