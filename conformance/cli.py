@@ -16,6 +16,7 @@ from typing import NoReturn
 import conformance
 from conformance.clauses import CLAUSES
 from conformance.deviations import load_deviations
+from conformance.report import EXIT_ENDPOINTS_GONE, VERDICTS, write_summary
 from conformance.settings import PROFILES, Settings, SettingsError, build_settings
 from conformance.target import TargetError, attach_embedded, preflight
 
@@ -154,7 +155,12 @@ def run(args: argparse.Namespace, passthrough: Sequence[str]) -> int:
     try:
         if embedded is not None:
             print(f"target: embedded emulator at {settings.base_url}", flush=True)
-        preflight(settings)
+        try:
+            preflight(settings)
+        except TargetError as exc:
+            if exc.exit_code == EXIT_ENDPOINTS_GONE:
+                _write_gone_summary(settings, exc.message)
+            raise
         handover = plugin.Handover(settings, preflighted=True, embedded=embedded is not None)
         # The plugin goes in as an object: it is imported already, and `-p` would warn.
         code = pytest.main(_pytest_args(args, settings, passthrough),
@@ -164,6 +170,15 @@ def run(args: argparse.Namespace, passthrough: Sequence[str]) -> int:
             embedded.stop()
     # pytest's own usage errors (a bad -m expression) are ours too.
     return EXIT_USAGE if code == pytest.ExitCode.USAGE_ERROR else int(code)
+
+
+def _write_gone_summary(settings: Settings, message: str) -> None:
+    """A run that ends before pytest starts still leaves its verdict where CI looks for it."""
+    write_summary(settings.report_dir / "summary.json", {
+        "target": settings.base_url, "suite_version": conformance.__version__,
+        "exit_code": EXIT_ENDPOINTS_GONE, "verdict": VERDICTS[EXIT_ENDPOINTS_GONE],
+        "notes": [message], "clauses": {}, "tests": [], "failed_clauses": [],
+        "settings": settings.redacted()})
 
 
 def _pytest_args(args: argparse.Namespace, settings: Settings,

@@ -26,7 +26,7 @@ from conformance.settings import Settings
 from conformance.transcript import DEFAULT_KEY_VARIABLE, Redactor
 from conformance.watch import Watch
 
-__all__ = ["CLIENT_TASKS", "IMPOSSIBLE_PREFIX", "LIVE_TASK_ALLOWANCE",
+__all__ = ["IMPOSSIBLE_PREFIX", "LIVE_TASK_ALLOWANCE",
            "LOOPBACK_TASK_ALLOWANCE", "Guard"]
 
 # Safety: the live API's IDs are MongoDB ObjectIds whose first four bytes are the creation
@@ -35,15 +35,13 @@ __all__ = ["CLIENT_TASKS", "IMPOSSIBLE_PREFIX", "LIVE_TASK_ALLOWANCE",
 # this run's property tests created gets that prefix, whatever else the value holds.
 IMPOSSIBLE_PREFIX = "ffffffff"
 _HEX_RUN = re.compile(r"[0-9a-fA-F]{24,}")
-LIVE_TASK_ALLOWANCE, LIVE_INDEX_ALLOWANCE = 2, 1
+# Live: the scenario tests' four tasks and the temporary index are all a run may make;
+# generated creates go to an index that cannot exist (judged as CREATE-REJECTS there).
+LIVE_TASK_ALLOWANCE, LIVE_INDEX_ALLOWANCE = 0, 0
 LOOPBACK_TASK_ALLOWANCE, LOOPBACK_INDEX_ALLOWANCE = 40, 200
 # One budget per run: a property-test create is granted only when the provisioner reserves
-# it from the run's task and upload budget, within the caps above. The scenario tests need
-# their own tasks: the pool's 3 and test_02's 1 to 3 fresh ones come first (file order), the
-# client category's 1 to 2 fresh ones (test_30) come after the property tests. So while
-# client tests are still to run, CLIENT_TASKS stay unspent: under nightly --max-tasks 8 the
-# property tests get 8 - (3 + 1..3) - 2 = 0 to 2 creates, and the client category its 2.
-CLIENT_TASKS = 2
+# it from the run's task and upload budget, within the caps above (the pool's tasks, made
+# first, are all the other tests need).
 RATE_LIMIT_RETRIES = 5
 MARKER_NUMBERS = 1000
 """Property-test uploads are numbered from here: the sweep's marker, apart from the
@@ -55,8 +53,7 @@ class Guard:
     budget, pacing and 429 waits, the transcript and ledger."""
 
     def __init__(self, settings: Settings, transcript: Transcript, ledger: Ledger,
-                 provisioner: Provisioner, *, keep_for_later: int = 0,
-                 watch: Watch | None = None) -> None:
+                 provisioner: Provisioner, *, watch: Watch | None = None) -> None:
         assert settings.base_url is not None and settings.api_key is not None
         self.settings, self.transcript, self.ledger = settings, transcript, ledger
         self.provisioner = provisioner
@@ -70,9 +67,8 @@ class Guard:
         if settings.second_api_key is not None:
             self._redactor.add(settings.second_api_key.reveal())
         self._scrub = self._redactor.scrub
-        loopback = settings.is_loopback
+        loopback = settings.relaxed
         self.task_allowance = LOOPBACK_TASK_ALLOWANCE if loopback else LIVE_TASK_ALLOWANCE
-        self.keep_for_later = keep_for_later  # of the run's budget, for tests after these
         self.over_budget = 0
         self.index_allowance = LOOPBACK_INDEX_ALLOWANCE if loopback else LIVE_INDEX_ALLOWANCE
         self.tasks_created = self.indexes_created = 0
@@ -195,8 +191,7 @@ class Guard:
     def _reserve(self, upload_bytes: int) -> bool:
         """Spend one task (and its upload's bytes) from the run's budget; False when spent."""
         try:
-            self.provisioner.reserve_task(upload_bytes,
-                                          leave=self.keep_for_later)
+            self.provisioner.reserve_task(upload_bytes)
         except BudgetExceeded:
             self.over_budget += 1
             return False
@@ -335,9 +330,9 @@ class Guard:
         return (f"property tests: {self.requests} requests ({self.rate_limited} 429(s) waited "
                 f"out), {self.tasks_created} task(s) and "
                 f"{self.indexes_created} index(es) created (allowance {self.task_allowance} "
-                f"and {self.index_allowance}, tasks from the run's budget keeping "
-                f"{self.keep_for_later} for later tests; {self.over_budget} create(s) past "
-                f"the budget sent to an index that cannot exist); request log {self.log_path}")
+                f"and {self.index_allowance}, tasks from the run's budget; {self.over_budget} "
+                f"create(s) past the budget sent to an index that cannot exist); request log "
+                f"{self.log_path}")
 
 
 def _count_as_generated(case: Any, linked: Any) -> None:

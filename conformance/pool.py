@@ -22,7 +22,7 @@ from conformance.errors import ProvisioningError, SubjectDestroyed
 from conformance.probe import UnfinishedDeletes, probe_unfinished
 from conformance.provisioning import CreatedTask, Provisioner
 from conformance.settings import Settings
-from conformance.watch import Watch
+from conformance.watch import Watch, is_gone
 
 __all__ = ["ROLES", "Pool", "PoolTask"]
 
@@ -56,7 +56,11 @@ class Pool:
     """See the module docstring."""
 
     def __init__(self, api: ApiClient, provisioner: Provisioner, watch: Watch,
-                 settings: Settings, progress: Callable[[str], None] | None = None) -> None:
+                 settings: Settings, progress: Callable[[str], None] | None = None,
+                 also: Callable[[str], Any] | None = None) -> None:
+        """``also``: a second caller's delete (a client library's) to try once on the probe
+        task while it is unfinished, so the client category needs no task of its own."""
+        self._also = also
         self._api = api
         self._provisioner = provisioner
         self._watch = watch
@@ -85,7 +89,7 @@ class Pool:
             try:
                 found.append(probe_unfinished(
                     self._api.unchecked(), probe.task_id, interval=settings.probe_interval,
-                    deadline=time.monotonic() + settings.wait_timeout))
+                    deadline=time.monotonic() + settings.wait_timeout, also=self._also))
             except BaseException as exc:  # re-raised in the caller's thread below
                 failure.append(exc)
 
@@ -117,11 +121,11 @@ class Pool:
             self.tasks[role] = entry
             self._watch.track(task.task_id, task.index_id, entry.video_id, role=role)
         found = self.unfinished
-        if found is not None and found.removed:
+        if found is not None and (found.removed or (found.other is not None and
+                                                    is_gone(found.other.after))):
             # Its delete while unfinished removed it: that delete's clause, nothing else's.
             self.destroyed("probe", "DEL-TERMINAL-ONLY")
-            if found.judged[-1].response.is_success:
-                self._provisioner.note_deleted("task", found.task_id)
+            self._provisioner.note_deleted("task", found.task_id)
 
     # -- access ----------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ after it that shows the task final is a race, unjudged (contract.md, "Provisioni
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +19,7 @@ import httpx
 from conformance.client import ApiClient
 from conformance.watch import FINAL, is_gone
 
-__all__ = ["Attempt", "UnfinishedDeletes", "probe_unfinished"]
+__all__ = ["Attempt", "OtherTry", "UnfinishedDeletes", "probe_unfinished"]
 
 
 @dataclass
@@ -35,6 +36,23 @@ class Attempt:
 
 
 @dataclass
+class OtherTry:
+    """Another caller's delete of the unfinished task (a client library's, through its own
+    code): what it returned, and the read after it."""
+
+    status: str
+    """The task's status, read just before."""
+    outcome: Any
+    after: httpx.Response
+
+    @property
+    def judged(self) -> bool:
+        """Judged when the read after shows the task unfinished still, or gone."""
+        status = _read_status(self.after)
+        return is_gone(self.after) or (status is not None and status not in FINAL)
+
+
+@dataclass
 class UnfinishedDeletes:
     """What the probe of one task found; ``stopped`` says why it ended."""
 
@@ -44,6 +62,7 @@ class UnfinishedDeletes:
     """Every status read, in order ("gone" when a read found no task)."""
     raced: list[str] = field(default_factory=list)
     """Statuses whose attempt raced with the task becoming final."""
+    other: OtherTry | None = None
     stopped: str = ""
 
     @property
@@ -79,11 +98,12 @@ def _read_status(response: httpx.Response) -> str | None:
     return status if response.status_code == 200 and isinstance(status, str) else None
 
 
-def probe_unfinished(api: ApiClient, task_id: str, *, deadline: float,
-                     interval: float) -> UnfinishedDeletes:
+def probe_unfinished(api: ApiClient, task_id: str, *, deadline: float, interval: float,
+                     also: Callable[[str], Any] | None = None) -> UnfinishedDeletes:
     """Try a delete at every unfinished status ``task_id`` shows, until it is final or gone
     or ``deadline`` (monotonic) passes. ``api`` should be unchecked: answers are judged by
-    the refusal tests."""
+    the refusal tests. ``also`` (a client library's delete) gets its one try right after the
+    first refusal that left the task unfinished."""
     found = UnfinishedDeletes(task_id)
     tried: set[str] = set()
     while time.monotonic() < deadline:
@@ -115,6 +135,15 @@ def probe_unfinished(api: ApiClient, task_id: str, *, deadline: float,
             return found
         if after_status is not None and after_status not in FINAL:
             found.judged.append(attempt)
+            if also is not None and found.other is None:
+                outcome = also(task_id)
+                read = api.retrieve_task(task_id)
+                found.observed.append(_read_status(read) or
+                                      ("gone" if is_gone(read) else "unreadable"))
+                found.other = OtherTry(after_status, outcome, read)
+                if is_gone(read):
+                    found.stopped = "the task was deleted while unfinished"
+                    return found
         else:
             found.raced.append(status)
     found.stopped = "the deadline passed before the task became final"

@@ -17,7 +17,7 @@ import pytest
 
 from conformance import judging
 from conformance.generation import configure_pending, load_schema
-from conformance.guard import CLIENT_TASKS, Guard
+from conformance.guard import Guard
 from conformance.plugin import run_state
 from conformance.provisioning import Ledger, Provisioner
 
@@ -95,14 +95,6 @@ def run_sequences(guard: Guard) -> None:
                 hypothesis.Phase.generate, hypothesis.Phase.shrink]))
 
 
-def tasks_needed_later(items: list[pytest.Item]) -> int:
-    """Tasks to leave in the budget for tests after the property tests (see CLIENT_TASKS)."""
-    using = [n for n, item in enumerate(items)
-             if "property_guard" in getattr(item, "fixturenames", ())]
-    later = items[using[-1] + 1:] if using else []
-    return CLIENT_TASKS if any(item.get_closest_marker("client") for item in later) else 0
-
-
 @pytest.fixture(scope="session")
 def property_guard(request: pytest.FixtureRequest, ledger: Ledger,
                    provisioner: Provisioner) -> Iterator[Guard]:
@@ -111,7 +103,6 @@ def property_guard(request: pytest.FixtureRequest, ledger: Ledger,
     creates are the watch's too (DEL-ONLY-THAT)."""
     state = run_state(request.config)
     guard = Guard(state.settings, state.transcript, ledger, provisioner,
-                  keep_for_later=tasks_needed_later(request.session.items),
                   watch=provisioner.watch)
     try:
         yield guard

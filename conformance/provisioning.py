@@ -105,7 +105,7 @@ class Provisioner:
         url = settings.ready_video_url if kind == "ready" else settings.failing_video_url
         payload = None if url else sample_video() if kind == "ready" else undecodable_bytes()
         with self._lock:  # reserve before sending, so concurrent creates cannot overshoot
-            self._reserve(len(payload or b""), leave=0)
+            self._reserve(len(payload or b""))
             number = next(self._numbers)
         filename = f"conformance-{settings.run_id}-{kind}-{number}.mp4" if payload else None
         response = self._client.create_task(
@@ -129,19 +129,18 @@ class Provisioner:
             self.watch.track(task_id, index_id, video_id)
         return CreatedTask(kind, task_id, index_id, video_id, filename, response)
 
-    def reserve_task(self, upload_bytes: int = 0, *, leave: int = 0) -> None:
+    def reserve_task(self, upload_bytes: int = 0) -> None:
         """Spend budget for a task create someone else sends (the property tests), counted
-        like this provisioner's own; ``leave`` tasks of the budget stay unspent for later
-        tests. Raises ``BudgetExceeded`` and spends nothing when it does not fit."""
+        like this provisioner's own. Raises ``BudgetExceeded`` and spends nothing when it
+        does not fit."""
         with self._lock:
-            self._reserve(upload_bytes, leave=leave)
+            self._reserve(upload_bytes)
 
-    def _reserve(self, size: int, *, leave: int) -> None:
+    def _reserve(self, size: int) -> None:
         budget = self._settings.task_budget
-        if self.tasks_created + 1 + leave > budget:
-            kept = f", {leave} kept for later tests" if leave else ""
+        if self.tasks_created + 1 > budget:
             raise BudgetExceeded(f"task budget exceeded: {self.tasks_created} of {budget} "
-                                 f"tasks already created{kept}")
+                                 "tasks already created")
         if self.bytes_uploaded + size > self._settings.upload_budget:
             raise BudgetExceeded(f"upload budget exceeded: {self.bytes_uploaded} of "
                                  f"{self._settings.upload_budget} bytes uploaded, {size} more "

@@ -20,6 +20,8 @@ TEST_OUTCOMES = ("passed", "failed", "error", "expected-failure", "disabled", "s
                  "not-run")
 CLAUSE_OUTCOMES = ("failed", "error", "expected-failure", "passed", "disabled", "not-run")
 EXIT_CONFORMANT, EXIT_VIOLATION, EXIT_USAGE, EXIT_COULD_NOT_RUN = 0, 1, 2, 3
+EXIT_ENDPOINTS_GONE = 4
+"""The tasks endpoints are gone from the target: nothing to judge (see target.preflight)."""
 BODY_LIMIT = 2000
 
 
@@ -227,4 +229,4 @@ def console_lines(summary: dict[str, Any], report_dir: Path) -> list[str]:
 
 VERDICTS = {EXIT_CONFORMANT: "conformant", EXIT_VIOLATION: "not conformant",
             EXIT_USAGE: "usage or configuration error", EXIT_COULD_NOT_RUN: "could not run",
-            130: "interrupted"}
+            EXIT_ENDPOINTS_GONE: "endpoints gone", 130: "interrupted"}

@@ -12,9 +12,11 @@ from typing import Any
 
 import httpx
 
+from conformance.report import EXIT_ENDPOINTS_GONE
 from conformance.settings import Settings
 
 PREFLIGHT_TIMEOUT = 5.0
+_NEVER_ISSUED = "ffffffff0c0ffee0c0ffee00"  # a 2106 creation time: no task has this ID
 
 
 class TargetError(Exception):
@@ -79,7 +81,53 @@ def preflight(settings: Settings, timeout: float = PREFLIGHT_TIMEOUT) -> None:
         raise TargetError(3, f"target unreachable: {settings.base_url}: {reason}") from None
     if response.status_code == 401:
         raise TargetError(2, f"the API key was refused by {settings.base_url} (401)")
+    if _endpoint_gone(response):
+        _tasks_endpoints_gone(settings, headers, timeout)
     if response.status_code in (404, 405):
         raise TargetError(
             2, f"{settings.base_url} answered {response.status_code} to GET /tasks: the base "
             "URL must include the version prefix (e.g. https://api.twelvelabs.io/v1.3)")
+
+
+def _endpoint_gone(response: httpx.Response) -> bool:
+    """The answer says the endpoint itself is gone, not a resource: 410, or 404 with code
+    ``endpoint_not_exists``."""
+    if response.status_code == 410:
+        return True
+    if response.status_code != 404:
+        return False
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("code") == "endpoint_not_exists"
+
+
+def _tasks_endpoints_gone(settings: Settings, headers: dict[str, str], timeout: float) -> None:
+    """Raise TargetError(EXIT_ENDPOINTS_GONE) when every tasks operation says it is gone while
+    the API itself still answers; return when only some are (the suite then judges)."""
+    base = settings.base_url
+    probes: list[tuple[str, str, dict[str, Any]]] = [
+              ("POST", "/tasks", {"files": {"index_id": (None, _NEVER_ISSUED)}}),
+              ("GET", f"/tasks/{_NEVER_ISSUED}", {}), ("DELETE", f"/tasks/{_NEVER_ISSUED}", {}),
+              # Creates nothing: an empty body is refused by an API that still answers.
+              ("POST", "/indexes", {"json": {}})]
+    answers = []
+    try:
+        with httpx.Client(timeout=timeout, trust_env=False) as client:
+            for method, path, extra in probes:
+                answers.append(client.request(method, f"{base}{path}", headers=headers,
+                                              **extra))
+    except httpx.HTTPError:
+        return  # the suite's own requests will say what is wrong
+    *tasks, indexes = answers
+    if not all(_endpoint_gone(a) for a in tasks):
+        return
+    if _endpoint_gone(indexes) or indexes.status_code == 404:
+        raise TargetError(2, f"{base} answers 404/410 to every operation, tasks and indexes "
+                          "alike: check the base URL and its version prefix (e.g. "
+                          "https://api.twelvelabs.io/v1.3)")
+    statuses = sorted({str(a.status_code) for a in tasks})
+    raise TargetError(EXIT_ENDPOINTS_GONE, f"the tasks endpoints are gone from {base}: every "
+                      f"tasks operation answered {'/'.join(statuses)} (endpoint_not_exists or "
+                      "Gone) while the index operations still answer; nothing to judge")

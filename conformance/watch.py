@@ -160,8 +160,11 @@ class Watch:
                 return None
             if response.status_code == 200:
                 return self._alive(task, response)
-            if is_gone(response) and task.seen_alive and not self.expected_gone(task_id) \
-                    and not self._named_since_seen(task):
+            # Never seen yet and gone: a target may be slow to show a new task, unless a
+            # delete of the run came in between; then that delete took it.
+            if is_gone(response) and not self.expected_gone(task_id) \
+                    and not self._named_since_seen(task) \
+                    and (task.seen_alive or len(self.deletes) > task.seen_after):
                 return self._find(task, "vanished: it reads as gone "
                                   f"({response.status_code}) though the run never deleted it",
                                   response)

@@ -102,9 +102,23 @@ def test_rate_limit_is_advisory_and_covered_by_variations_instead() -> None:
     assert not any("RATE-LIMIT" in f.clauses for f in FAULTS.values())
 
 
-def test_matrix_has_one_row_per_fault_and_variation_and_the_clean_emulator() -> None:
-    names = [case.name for case in fm.cases()]
-    assert sorted(names) == sorted(["clean", *FAULTS, *VARIATIONS])
+def test_matrix_has_a_row_per_fault_and_puts_every_variation_in_exactly_one_row() -> None:
+    rows = fm.cases()
+    assert [c.name for c in rows if c.kind == "fault"] == list(FAULTS)
+    placed = [name for c in rows if c.kind == "variation" for name in c.names]
+    assert sorted(placed) == sorted(VARIATIONS)
+    assert [c.name for c in rows if c.kind == "clean"] == ["clean"]
+    assert set(fm.UNPROVISIONABLE) | set(fm.GONE) <= set(VARIATIONS)
+    for name in (*fm.UNPROVISIONABLE, *fm.GONE, "lenient-queries", *fm.RATE_LIMIT_VARIATIONS):
+        assert any(c.names == (name,) for c in rows), f"{name} must have a row of its own"
+
+
+def test_every_clause_but_the_advisory_one_is_broken_by_at_least_two_faults() -> None:
+    """Issue 9: two faults of different shapes per clause (partial ones among them)."""
+    for cid in CLAUSES:
+        if cid in fm.ADVISORY:
+            continue
+        assert sum(cid in f.clauses for f in FAULTS.values()) >= 2, cid
 
 
 @pytest.mark.slow
@@ -181,6 +195,30 @@ def test_a_variation_row_fails_on_any_failed_or_unjudged_clause_or_harness_error
     assert outcome.summary is not None
     outcome.summary["clauses"]["TENANT-ISOLATION"]["outcome"] = "disabled"
     assert any("TENANT-ISOLATION disabled" in p for p in fm.judge(outcome))
+
+
+def test_a_variation_that_leaves_a_precondition_unprovisionable_must_say_so_and_exit_3() -> None:
+    case = next(c for c in fm.cases() if c.name == "instant-indexing")
+    outcome = _outcome(case, 3, error_test=True, error_cause="already ready at its first read")
+    assert outcome.summary is not None
+    outcome.summary["clauses"]["DEL-TERMINAL-ONLY"]["outcome"] = "error"
+    assert fm.judge(outcome) == []
+    outcome.messages = {"test_provisioned": "ProvisioningError: timed out"}
+    assert any("names no clause" in p for p in fm.judge(outcome))
+    assert any("exit code 0, expected 3" in p for p in fm.judge(_outcome(case, 0)))
+
+
+def test_a_gone_row_needs_the_endpoints_gone_verdict_and_exit_code() -> None:
+    case = next(c for c in fm.cases() if c.name == "tasks-gone-410")
+    good = fm.Outcome(case, 4, 1.0, Path("r"), {"verdict": "endpoints gone"})
+    assert fm.judge(good) == []
+    assert fm.judge(fm.Outcome(case, 1, 1.0, Path("r"), {"verdict": "not conformant"}))
+
+
+def test_a_row_whose_files_show_a_key_is_wrong() -> None:
+    outcome = _outcome(FAULT, 1, {"DEL-GONE"})
+    outcome.leaks = ["reports/junit.xml"]
+    assert any("API key" in p for p in fm.judge(outcome))
 
 
 def test_a_rate_limit_variation_row_needs_a_429_to_have_been_seen() -> None:

@@ -10,6 +10,8 @@ from collections.abc import Iterator
 import pytest
 
 from conformance.client import ApiClient, Transcript
+from conformance.clientlib import ClientAdapter, open_adapter
+from conformance.clientlib.checks import Outcome, call, label
 from conformance.deletions import Deletions, delete_the_documented_way
 from conformance.ledger import Ledger
 from conformance.outcomes import Subjects
@@ -97,8 +99,42 @@ def provisioner(state: RunState, api: ApiClient, settings: Settings, ledger: Led
 
 @pytest.fixture(scope="session")
 def pool(api: ApiClient, provisioner: Provisioner, watch: Watch, settings: Settings,
-         state: RunState) -> Pool:
-    return Pool(api, provisioner, watch, settings, progress=state.progress)
+         state: RunState, request: pytest.FixtureRequest) -> Pool:
+    """The shared tasks. When client tests are selected, the client library gets its try at
+    deleting the probe task while it is unfinished, in the same indexing time."""
+    also = None
+    if any(item.get_closest_marker("client") for item in request.session.items):
+        adapter: ClientAdapter = request.getfixturevalue("client_adapter")
+        transcript = state.transcript
+
+        def also(task_id: str) -> Outcome:
+            return call(adapter, transcript, adapter.delete_task, task_id)
+
+    return Pool(api, provisioner, watch, settings, progress=state.progress, also=also)
+
+
+@pytest.fixture(scope="session")
+def client_adapter(api: ApiClient, settings: Settings, state: RunState,
+                   pytestconfig: pytest.Config) -> Iterator[ClientAdapter]:
+    """The client library under test (the official SDK unless an adapter is configured)."""
+    assert settings.api_key is not None, "the plugin resolves the key before tests run"
+    adapter = open_adapter(settings.client_adapter, api, settings.api_key)
+    name = label(adapter)
+    # The report names the client: console/HTML summary and summary.json notes, the HTML
+    # environment table, and each client test's JUnit properties.
+    state.notes.append(f"client under test: {name}")
+    try:
+        from pytest_metadata.plugin import metadata_key
+    except ImportError:
+        pass
+    else:
+        metadata = pytestconfig.stash.get(metadata_key, None)
+        if metadata is not None:
+            metadata["Client under test"] = name
+    try:
+        yield adapter
+    finally:
+        adapter.close()
 
 
 @pytest.fixture(scope="session")

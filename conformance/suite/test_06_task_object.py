@@ -31,6 +31,7 @@ def test_retrieve_answers_200_with_a_well_formed_task_object(pool: Pool) -> None
 
 @pytest.mark.clause("TASK-LIFECYCLE")
 def test_observed_statuses_only_move_forward_and_final_states_stay_final(pool: Pool) -> None:
+    pool["shared_ready"]  # a shared task that is gone says why here
     pool.read("shared_ready")  # one more read, so a final state is seen again
     for role, task in pool.tasks.items():
         if task.final is None:
@@ -46,8 +47,10 @@ def test_observed_statuses_only_move_forward_and_final_states_stay_final(pool: P
 
 @pytest.mark.clause("TASK-LIFECYCLE")
 def test_updated_at_is_never_before_created_at(pool: Pool) -> None:
+    pool["shared_ready"]  # a shared task that is gone says why here
     response = pool.read("shared_ready")
-    checks.task_timestamps_are_ordered(response.json(), response)
+    if response.status_code == 200:  # any other answer is TASK-SHAPE's to judge
+        checks.task_timestamps_are_ordered(response.json(), response)
     for task in pool.tasks.values():
         if task.final is not None:
             checks.task_timestamps_are_ordered(task.final)

@@ -1,62 +1,36 @@
 """Client checks: the delete scenarios, list iteration and task parsing through a client library.
 
 The library is the configured adapter (default: the official ``twelvelabs`` SDK, see
-``conformance.clientlib``). Tasks come from the run's provisioner; the scenario spends one
-extra task, two when the first one finishes before its delete can be tried.
+``conformance.clientlib``). It spends no task of its own: it tried its delete of the pool's
+probe task while that was unfinished (in the pool's indexing time), and now deletes the same
+task, ready with its video, the documented way.
 """
 
 from __future__ import annotations
 
 import math
 import secrets
-from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import islice
-from typing import Any
 
 import httpx
 import pytest
 
-from conformance.checks import FINAL_STATUSES
 from conformance.client import ApiClient, Transcript
-from conformance.clientlib import ClientAdapter, open_adapter
+from conformance.clientlib import ClientAdapter
 from conformance.clientlib import checks as client_checks
-from conformance.clientlib.checks import Outcome, call, label
-from conformance.plugin import RunState
-from conformance.provisioning import CreatedTask, Provisioner, ProvisioningError
-from conformance.settings import Settings
+from conformance.clientlib.checks import Outcome, call
+from conformance.errors import ProvisioningError
+from conformance.pages import Listing
+from conformance.pool import Pool, PoolTask
+from conformance.provisioning import Provisioner
 from conformance.strategies import IMPOSSIBLE_PREFIX
 from conformance.watch import is_gone
 
 pytestmark = pytest.mark.client
 
-FRESH_TASK_TRIES = 2
-"""Fresh tasks tried to catch one unfinished around the client's delete (budget: issue 6)."""
 MAX_RETRIEVES = 10
 """Tasks of the run's index retrieved through the client for TASK-SHAPE."""
-
-
-@pytest.fixture(scope="module")
-def client_adapter(api: ApiClient, settings: Settings, state: RunState,
-                   pytestconfig: pytest.Config) -> Iterator[ClientAdapter]:
-    assert settings.api_key is not None, "the plugin resolves the key before tests run"
-    adapter = open_adapter(settings.client_adapter, api, settings.api_key)
-    name = label(adapter)
-    # The report names the client: console/HTML summary and summary.json notes, the HTML
-    # environment table, and each test's JUnit properties (below).
-    state.notes.append(f"client under test: {name}")
-    try:
-        from pytest_metadata.plugin import metadata_key
-    except ImportError:
-        pass
-    else:
-        metadata = pytestconfig.stash.get(metadata_key, None)
-        if metadata is not None:
-            metadata["Client under test"] = name
-    try:
-        yield adapter
-    finally:
-        adapter.close()
 
 
 @pytest.fixture(autouse=True)
@@ -65,25 +39,11 @@ def _names_the_client(request: pytest.FixtureRequest, client_adapter: ClientAdap
                                      ("client_version", client_adapter.version)]
 
 
-def _status(response: httpx.Response) -> str | None:
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    status = body.get("status") if isinstance(body, dict) else None
-    return status if response.status_code == 200 and isinstance(status, str) else None
-
-
 @dataclass
 class ClientDeletes:
     """The delete scenario through the client, run once and judged by several tests."""
 
-    task: CreatedTask
-    unfinished: Outcome | None = None
-    """The client's delete of the task while it was not final (None: never caught so)."""
-    unfinished_status: str | None = None
-    unfinished_removed: bool = False
-    """The task was gone after the client's delete of it while unfinished."""
+    task: PoolTask | None
     with_video: Outcome | None = None
     video: Outcome | None = None
     delete: Outcome | None = None
@@ -99,72 +59,35 @@ class ClientDeletes:
         return step
 
 
-def _catch_unfinished(adapter: ClientAdapter, transcript: Transcript, raw: ApiClient,
-                      provisioner: Provisioner) -> ClientDeletes:
-    """Delete a fresh task through the client, judged only when the reads around agree."""
-    scenario: ClientDeletes | None = None
-    for _ in range(FRESH_TASK_TRIES):
-        task = provisioner.start_task("ready")
-        scenario = ClientDeletes(task)
-        before = _status(raw.retrieve_task(task.task_id))
-        if before is None or before in FINAL_STATUSES:
-            continue
-        outcome = call(adapter, transcript, adapter.delete_task, task.task_id)
-        read = raw.retrieve_task(task.task_id)
-        after = _status(read)
-        # An accepted delete is judged whatever the reads say: made from a valid video, the
-        # task can only have become ready, and with its video it must be refused too; so is
-        # a refusal that removed the task.
-        scenario.unfinished_removed = is_gone(read)
-        if outcome.error is None or scenario.unfinished_removed or (
-                after is not None and after not in FINAL_STATUSES):
-            scenario.unfinished, scenario.unfinished_status = outcome, before
-            return scenario
-    assert scenario is not None
-    return scenario
-
-
 @pytest.fixture(scope="module")
-def client_deletes(client_adapter: ClientAdapter, transcript: Transcript, api: ApiClient,
+def client_deletes(client_adapter: ClientAdapter, transcript: Transcript, pool: Pool,
                    provisioner: Provisioner) -> ClientDeletes:
-    """Refused while unfinished, refused while ready with its video, video deleted, task
-    deleted, then looked for again: each step through the client."""
-    adapter, raw = client_adapter, api.unchecked()
-    scenario = _catch_unfinished(adapter, transcript, raw, provisioner)
-    task = scenario.task
-    if scenario.unfinished is not None and scenario.unfinished.error is None:
-        scenario.stopped = "the unfinished task was deleted (see DEL-TERMINAL-ONLY)"
-        return _look_for_the_deleted_task(adapter, transcript, provisioner, scenario)
-    if scenario.unfinished_removed:
-        scenario.stopped = "the unfinished task was removed by its refused delete (see " \
-            "DEL-TERMINAL-ONLY)"
-        return scenario
-    final = provisioner.wait_final([task])[task.task_id]
-    video_id = task.video_id or final.get("video_id")
-    if not isinstance(video_id, str):
-        raise ProvisioningError(f"task {task.task_id} has no video_id to delete")
+    """The probe task, ready with its video: refused, video deleted, deleted, then looked for
+    again, each step through the client."""
+    adapter = client_adapter
+    if not pool.usable("probe"):
+        return ClientDeletes(None, stopped=f"the pool's probe task {pool.why_not('probe')}")
+    task = pool.tasks["probe"]
+    scenario = ClientDeletes(task)
+    assert task.video_id is not None, "a usable ready task has a video_id"
     scenario.with_video = call(adapter, transcript, adapter.delete_task, task.task_id)
     deleted = scenario.with_video.error is None
     if not deleted:
         scenario.video = call(adapter, transcript, adapter.delete_video, task.index_id,
-                              video_id)
+                              task.video_id)
         if scenario.video.error is None:
-            provisioner.note_deleted("video", video_id)
+            provisioner.note_deleted("video", task.video_id)
         scenario.delete = call(adapter, transcript, adapter.delete_task, task.task_id)
         deleted = scenario.delete.error is None
     if not deleted:
         scenario.stopped = "the ready task was not deleted (see DEL-VIDEO-FIRST)"
         return scenario
-    return _look_for_the_deleted_task(adapter, transcript, provisioner, scenario)
-
-
-def _look_for_the_deleted_task(adapter: ClientAdapter, transcript: Transcript,
-                               provisioner: Provisioner, scenario: ClientDeletes
-                               ) -> ClientDeletes:
-    task_id = scenario.task.task_id
-    provisioner.note_deleted("task", task_id)
-    scenario.retrieve_after = call(adapter, transcript, adapter.retrieve_task, task_id)
-    scenario.second_delete = call(adapter, transcript, adapter.delete_task, task_id)
+    if scenario.with_video.error is None:
+        pool.destroyed("probe", "DEL-VIDEO-FIRST")
+    task.deleted = True
+    provisioner.note_deleted("task", task.task_id)
+    scenario.retrieve_after = call(adapter, transcript, adapter.retrieve_task, task.task_id)
+    scenario.second_delete = call(adapter, transcript, adapter.delete_task, task.task_id)
     return scenario
 
 
@@ -189,14 +112,21 @@ def _no_server_error(adapter: ClientAdapter, outcome: Outcome) -> None:
 
 @pytest.mark.clause("DEL-TERMINAL-ONLY")
 def test_the_client_s_delete_of_an_unfinished_task_raises_a_400_error(
-        client_adapter: ClientAdapter, client_deletes: ClientDeletes) -> None:
-    outcome = client_deletes.needs(client_deletes.unfinished, "a delete of an unfinished task "
-                                   f"({FRESH_TASK_TRIES} fresh tasks finished too soon)")
+        client_adapter: ClientAdapter, pool: Pool) -> None:
+    found = pool.unfinished
+    other = found.other if found is not None else None
+    if found is None or other is None:
+        why = found.stopped if found is not None else f"the probe task {pool.why_not('probe')}"
+        raise ProvisioningError(f"nothing to judge: the client's delete of an unfinished task "
+                                f"was not tried ({why})")
+    if not other.judged:
+        raise ProvisioningError(f"nothing to judge: the task became final around the client's "
+                                f"delete (raced), statuses read {' '.join(found.observed)}")
+    outcome = other.outcome
     _no_server_error(client_adapter, outcome)
-    what = f"deleting task {client_deletes.task.task_id} in status " \
-        f"{client_deletes.unfinished_status!r}"
+    what = f"deleting task {found.task_id} in status {other.status!r}"
     client_checks.delete_was_refused(client_adapter, outcome, what, "DEL-TERMINAL-ONLY")
-    if client_deletes.unfinished_removed:
+    if is_gone(other.after):
         client_checks.fail("DEL-TERMINAL-ONLY", client_adapter, f"expected {what} to change "
                            "nothing, but the task is gone after the refusal", outcome)
 
@@ -205,6 +135,7 @@ def test_the_client_s_delete_of_an_unfinished_task_raises_a_400_error(
 def test_the_client_s_delete_of_a_ready_task_with_its_video_raises_a_400_error(
         client_adapter: ClientAdapter, client_deletes: ClientDeletes) -> None:
     outcome = client_deletes.needs(client_deletes.with_video, "a delete of the ready task")
+    assert client_deletes.task is not None
     _no_server_error(client_adapter, outcome)
     client_checks.delete_was_refused(
         client_adapter, outcome, f"deleting the ready task {client_deletes.task.task_id} "
@@ -213,10 +144,11 @@ def test_the_client_s_delete_of_a_ready_task_with_its_video_raises_a_400_error(
 
 @pytest.mark.clause("DEL-REFUSAL-CODE")
 def test_the_client_s_refusal_error_carries_code_task_cannot_be_deleted(
-        client_adapter: ClientAdapter, client_deletes: ClientDeletes) -> None:
-    refusals = [(what, o) for what, o in (("an unfinished task", client_deletes.unfinished),
-                                          ("a ready task with its video",
-                                           client_deletes.with_video))
+        client_adapter: ClientAdapter, client_deletes: ClientDeletes, pool: Pool) -> None:
+    other = pool.unfinished.other if pool.unfinished is not None else None
+    tries = (("an unfinished task", other.outcome if other is not None else None),
+             ("a ready task with its video", client_deletes.with_video))
+    refusals = [(what, o) for what, o in tries
                 if o is not None and o.error is not None and o.error.status == 400]
     if not refusals:
         raise ProvisioningError("no refused delete to judge (see DEL-TERMINAL-ONLY and "
@@ -232,6 +164,7 @@ def test_the_client_s_delete_returns_none_once_the_video_is_deleted(
     if client_deletes.with_video is not None and client_deletes.with_video.error is None:
         raise ProvisioningError("the ready task was deleted while its video existed "
                                 "(see DEL-VIDEO-FIRST); nothing left to delete")
+    assert client_deletes.task is not None
     what = f"the ready task {client_deletes.task.task_id}"
     video = client_deletes.needs(client_deletes.video, f"the delete of {what}'s video")
     _no_server_error(client_adapter, video)
@@ -247,6 +180,8 @@ def test_the_client_s_delete_returns_none_once_the_video_is_deleted(
 @pytest.mark.clause("DEL-GONE")
 def test_the_client_raises_404_or_400_for_a_deleted_task(
         client_adapter: ClientAdapter, client_deletes: ClientDeletes) -> None:
+    if client_deletes.task is None:
+        raise ProvisioningError(f"nothing to judge: {client_deletes.stopped}")
     task_id = client_deletes.task.task_id
     for outcome, what in ((client_deletes.retrieve_after, f"retrieving the deleted task {task_id}"),
                           (client_deletes.second_delete, f"deleting the deleted task {task_id} "
@@ -269,7 +204,7 @@ def test_the_client_s_delete_of_an_id_that_never_existed_raises_404_or_400(
 @pytest.mark.clause("LIST-PAGING", "LIST-SHAPE")
 def test_the_client_s_list_iteration_ends_and_shows_each_task_of_the_index_once(
         client_adapter: ClientAdapter, transcript: Transcript, api: ApiClient,
-        run_index: str, listing: Any) -> None:
+        run_index: str, listing: Listing) -> None:
     total = _total_results(api.list_tasks(index_id=run_index, page_limit=50))
     expected = listing.ids(api, index_id=run_index)
     # Several small pages for the run's few tasks; about ten for a big configured index.
@@ -296,7 +231,7 @@ def test_the_client_s_list_iteration_ends_and_shows_each_task_of_the_index_once(
 @pytest.mark.clause("TASK-SHAPE")
 def test_the_client_parses_every_task_of_the_index_into_documented_types(
         client_adapter: ClientAdapter, transcript: Transcript, api: ApiClient,
-        run_index: str, pool: Any, listing: Any) -> None:
+        run_index: str, pool: Pool, listing: Listing) -> None:
     shared = pool["shared_ready"].task_id  # ready and streamable: carries hls
     others = sorted(listing.ids(api, index_id=run_index) - {shared})
     for task_id in [shared, *others][:MAX_RETRIEVES]:
