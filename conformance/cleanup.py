@@ -201,6 +201,9 @@ def is_gone(response: httpx.Response) -> bool:
 
 
 def answer_line(response: httpx.Response) -> str:
-    """Status and the start of the body, on one line, for a problem message."""
-    text = response.text.replace("\n", " ")
+    """Status and the start of the body, on one line, for a problem message (the body as
+    the transcript recorded it: redacted)."""
+    exchange = response.extensions.get("conformance.exchange")
+    recorded = getattr(exchange, "response_body", None)
+    text = (recorded if isinstance(recorded, str) else response.text).replace("\n", " ")
     return f"{response.status_code} {text[:200]}" if text else str(response.status_code)

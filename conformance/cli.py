@@ -23,7 +23,7 @@ from conformance.target import TargetError, attach_embedded, preflight
 EXIT_USAGE, EXIT_COULD_NOT_RUN, EXIT_INTERRUPTED = 2, 3, 130
 RUN_SETTINGS = ("base_url", "api_key", "second_api_key", "index_id", "report_dir", "profile",
                 "seed", "deviations", "ready_video_url", "failing_video_url", "wait_timeout",
-                "time_budget", "rate", "max_tasks", "client_adapter")
+                "time_budget", "rate", "max_tasks", "client_adapter", "live_rules")
 
 
 RUN_INI = Path(conformance.__file__).resolve().parent / "data" / "conformance-run.ini"
@@ -63,6 +63,9 @@ def _parser() -> _Parser:
     run.add_argument("--client-adapter", metavar="MODULE:FACTORY",
                      help="client library adapter of the client category (default: the "
                      "official twelvelabs SDK)")
+    run.add_argument("--live-rules", action="store_true", default=None,
+                     help="apply a remote target's rules (pacing, live budgets, live probing) "
+                     "even on loopback ($CONFORMANCE_LIVE_RULES)")
     run.add_argument("--config", metavar="FILE", help="settings file (default conformance.toml)")
     run.add_argument("-k", dest="keyword", metavar="EXPR", help="pytest -k selection")
     run.add_argument("-m", dest="markexpr", metavar="EXPR", help="pytest -m selection")

@@ -56,11 +56,15 @@ def schemathesis_config(settings: Settings | None) -> dict[str, Any]:
     if settings is not None:
         profile = settings.profile
         config["seed"] = settings.effective_seed
-        config["generation"].update({"max-examples": profile.examples,
+        config["generation"].update({"max-examples": settings.examples,
                                      "deterministic": profile.derandomize})
         if not profile.derandomize:  # Hypothesis: derandomize implies no database
             config["generation"]["database"] = str(settings.report_dir / "hypothesis")
         config["phases"]["stateful"] = {"max-steps": profile.stateful_steps}
+        if not settings.relaxed:
+            # The coverage phase walks every parameter's edges: hundreds of requests a live
+            # account pays for. Under live rules the drawn examples alone are sent.
+            config["phases"]["coverage"]["enabled"] = False
         if settings.base_url:
             config["base-url"] = settings.base_url
         if settings.api_key is not None:

@@ -14,11 +14,13 @@ from typing import Any
 import pytest
 
 from conformance import __version__
+from conformance.advisories import advisories
 from conformance.clauses import CLAUSES, ContractViolation, clause
 from conformance.deviations import Deviations
 from conformance.report import VERDICTS, CaseRecord, ClauseRow, build_summary, exit_code
 from conformance.settings import Settings
 from conformance.target import EmbeddedTarget
+from conformance.transcript import Redactor
 
 __all__ = ["STATE_KEY", "Handover", "RunState", "Subjects", "TimeBudgetSpent", "judge",
            "register_violation_mapper", "run_code", "run_header", "run_state", "run_summary",
@@ -70,6 +72,8 @@ class RunState:
     clients: list[Any] = field(default_factory=list)
     """ApiClients whose ``stats.rate_limited`` are added to the 429 count."""
     rate_limited: int = 0
+    requests: int = 0
+    """Requests sent outside the clients (the property tests' guard)."""
     records: dict[str, CaseRecord] = field(default_factory=dict)
     marks: dict[str, int] = field(default_factory=dict)
     embedded: EmbeddedTarget | None = None
@@ -81,6 +85,8 @@ class RunState:
     summary: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
     subjects: Subjects = field(default_factory=Subjects)
+    redactor: Redactor = field(default_factory=Redactor)
+    """The run's keys, scrubbed from every failure text the reports show."""
     progress_writer: Callable[[str], None] | None = None
 
     def progress(self, message: str) -> None:
@@ -89,8 +95,16 @@ class RunState:
             self.progress_writer(message)
 
     def total_rate_limited(self) -> int:
-        counted = sum(getattr(getattr(c, "stats", None), "rate_limited", 0) for c in self.clients)
-        return self.rate_limited + counted
+        return self.rate_limited + sum(s.rate_limited for s in self._client_stats())
+
+    def total_requests(self) -> int:
+        """Every request the run sent (retries and 429s included), the preflight excepted."""
+        return self.requests + sum(s.requests for s in self._client_stats())
+
+    def _client_stats(self) -> list[Any]:
+        # Siblings (other key, unchecked) share one stats object: count each once.
+        found = {id(s): s for c in self.clients if (s := getattr(c, "stats", None)) is not None}
+        return list(found.values())
 
 
 class TimeBudgetSpent(Exception):
@@ -258,9 +272,11 @@ def run_summary(state: RunState, matrix: list[ClauseRow], code: int) -> dict[str
         "duration_s": round(time.monotonic() - state.started, 3),
         "spend": _spend(state.provisioner),
         "rate_limited": state.total_rate_limited(),
+        "requests": state.total_requests(),
+        "advisories": advisories(state.transcript.since(0)),
         "deviations": deviations,
-        "cleanup_problems": list(state.cleanup_problems),
-        "notes": list(state.notes),
+        "cleanup_problems": [state.redactor.scrub(p) for p in state.cleanup_problems],
+        "notes": [state.redactor.scrub(n) for n in state.notes],
         "settings": settings.redacted(),
     }
     summary = build_summary(records=records, matrix=matrix, header=header, extra=extra,

@@ -58,8 +58,10 @@ SETTING_OPTIONS = {  # pytest option -> Settings field; --target-url avoids pyte
     "--seed": "seed", "--deviations": "deviations", "--ready-video-url": "ready_video_url",
     "--failing-video-url": "failing_video_url", "--wait-timeout": "wait_timeout",
     "--time-budget": "time_budget", "--rate": "rate", "--max-tasks": "max_tasks",
-    "--client-adapter": "client_adapter",
+    "--client-adapter": "client_adapter", "--live-rules": "live_rules",
 }
+FLAGS = {"--live-rules"}
+"""Options that take no value."""
 TRANSCRIPT_LIMIT = 200
 """Exchanges shown per test; property tests send hundreds and would bloat the report."""
 
@@ -67,7 +69,8 @@ TRANSCRIPT_LIMIT = 200
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("conformance", "tasks-conformance")
     for option, name in SETTING_OPTIONS.items():
-        group.addoption(option, dest=f"conformance_{name}", default=None,
+        flag = {"action": "store_const", "const": "true"} if option in FLAGS else {}
+        group.addoption(option, dest=f"conformance_{name}", default=None, **flag,
                         help=f"conformance setting {name} (see conformance run --help)")
     group.addoption("--conformance-config", dest="conformance_config", default=None,
                     metavar="FILE", help="conformance settings file (TOML)")
@@ -129,6 +132,9 @@ def pytest_configure(config: pytest.Config) -> None:
         pytest.exit(f"conformance: {exc}", returncode=code)
     state = RunState(settings=settings, transcript=_new_transcript(), deviations=deviations,
                      embedded=embedded)
+    for secret in (settings.api_key, settings.second_api_key):
+        if secret is not None:
+            state.redactor.add(secret.reveal())
     is_embedded = embedded is not None or (handover is not None and handover.embedded)
     state.target_label = (f"embedded emulator at {settings.base_url}" if is_embedded
                           else str(settings.base_url))
@@ -299,6 +305,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         item.nodeid, CaseRecord(item.nodeid, _clauses_of(item), _categories_of(item)))
     record.duration += report.duration
     reproduce = judge(state, item, call, report, record)
+    _redact(state, report, record)
     if report.when == "call" or (report.when == "setup" and not report.passed):
         exchanges = state.transcript.since(state.marks.get(item.nodeid, 0))
         if reproduce is None and report.failed and exchanges:
@@ -311,6 +318,18 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.extras = [*getattr(report, "extras", []),
                          extras.html(case_extra_html(record, shown, reproduce))]
     return report
+
+
+def _redact(state: RunState, report: pytest.TestReport, record: CaseRecord) -> None:
+    """A failure's text is built from answers, and a target may echo the key in them: what
+    the console, junit.xml and report.html show of a test passes the run's redaction."""
+    scrub = state.redactor.scrub
+    if report.longrepr is not None:
+        text = str(report.longrepr)
+        if scrub(text) != text:
+            report.longrepr = scrub(text)
+    report.sections = [(name, scrub(content)) for name, content in report.sections]
+    record.message = scrub(record.message)
 
 
 @pytest.hookimpl(tryfirst=True)

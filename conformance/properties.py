@@ -88,7 +88,7 @@ def run_sequences(guard: Guard) -> None:
     database = None if profile.derandomize else \
         hypothesis.database.DirectoryBasedExampleDatabase(str(settings.report_dir / "hypothesis"))
     state_machine(guard).run(settings=hypothesis.settings(
-        max_examples=max(3, profile.examples // 2), stateful_step_count=profile.stateful_steps,
+        max_examples=max(3, settings.examples // 2), stateful_step_count=profile.stateful_steps,
         derandomize=profile.derandomize, database=database, deadline=None,
         suppress_health_check=list(hypothesis.HealthCheck),
         phases=[hypothesis.Phase.explicit, hypothesis.Phase.reuse,
@@ -109,4 +109,5 @@ def property_guard(request: pytest.FixtureRequest, ledger: Ledger,
     finally:
         guard.close()
         state.rate_limited += guard.rate_limited
+        state.requests += guard.requests
         state.notes.append(guard.summary())

@@ -14,6 +14,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from conformance.advisories import advisory_lines
 from conformance.clauses import CLAUSES
 
 TEST_OUTCOMES = ("passed", "failed", "error", "expected-failure", "disabled", "skipped",
@@ -221,6 +222,9 @@ def console_lines(summary: dict[str, Any], report_dir: Path) -> list[str]:
         lines.append(f"deviation can be removed: {entry['clause']} ({entry['reason']})")
     for problem in summary.get("cleanup_problems", []):
         lines.append(f"cleanup problem: {problem}")
+    lines += advisory_lines(summary.get("advisories") or {})
+    lines.append(f"requests sent: {summary.get('requests')}, 429s waited out: "
+                 f"{summary.get('rate_limited')}, wall {summary.get('duration_s', 0):.0f} s")
     lines.append(f"verdict: {summary['verdict']} (exit code {summary['exit_code']}), "
                  f"seed {summary.get('seed')}, run {summary.get('run_id')}")
     lines.append(f"reports: {report_dir}/report.html, junit.xml, summary.json")

@@ -84,7 +84,12 @@ ENVIRONMENT: dict[str, str] = {
     "rate": "CONFORMANCE_RATE",
     "max_tasks": "CONFORMANCE_MAX_TASKS",
     "client_adapter": "CONFORMANCE_CLIENT_ADAPTER",
+    "live_rules": "CONFORMANCE_LIVE_RULES",
 }
+LIVE_EXAMPLES = 10
+"""Generated examples per operation at most, under live rules: each one is a request the
+account pays for and the rate limit counts."""
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 CONFIG_FILE = "conformance.toml"
 
 
@@ -111,6 +116,9 @@ class Settings:
     """Overrides the profile's task budget."""
     client_adapter: str | None = None
     """``module:factory`` of the client category's adapter; None: the official SDK."""
+    live_rules: bool = False
+    """Apply the rules of a remote target (pacing, live budgets and allowances, live probing)
+    whatever the host: a loopback target otherwise gets relaxed ones."""
     run_id: str = field(default_factory=lambda: secrets.token_hex(4))
 
     @property
@@ -122,8 +130,15 @@ class Settings:
 
     @property
     def relaxed(self) -> bool:
-        """Loopback targets get relaxed rules: bigger budgets, no pacing, quick probing."""
-        return self.is_loopback
+        """Loopback targets get relaxed rules (bigger budgets, no pacing, quick probing)
+        unless live rules are asked for."""
+        return self.is_loopback and not self.live_rules
+
+    @property
+    def examples(self) -> int:
+        """Generated examples per operation: the profile's, capped under live rules."""
+        return self.profile.examples if self.relaxed else min(self.profile.examples,
+                                                              LIVE_EXAMPLES)
 
     @property
     def probe_interval(self) -> float:
@@ -140,17 +155,17 @@ class Settings:
     def effective_rate(self) -> float | None:
         if self.rate is not None:
             return self.rate if self.rate > 0 else None
-        return None if self.is_loopback else 2.0
+        return None if self.relaxed else 2.0
 
     @property
     def task_budget(self) -> int:
         if self.max_tasks is not None:
             return self.max_tasks
-        return self.profile.max_tasks * (20 if self.is_loopback else 1)
+        return self.profile.max_tasks * (20 if self.relaxed else 1)
 
     @property
     def upload_budget(self) -> int:
-        return self.profile.max_upload_bytes * (20 if self.is_loopback else 1)
+        return self.profile.max_upload_bytes * (20 if self.relaxed else 1)
 
     @property
     def effective_seed(self) -> int:
@@ -203,6 +218,13 @@ def _convert(name: str, raw: Any) -> Any:
                 return int(raw)
             case "wait_timeout" | "time_budget" | "rate":
                 return float(raw)
+            case "live_rules":
+                if isinstance(raw, bool):
+                    return raw
+                text = str(raw).strip().lower()
+                if text not in (*_TRUE, *_FALSE):
+                    raise SettingsError(f"live_rules must be true or false, got {raw!r}")
+                return text in _TRUE
             case "client_adapter":
                 module, _, factory = str(raw).partition(":")
                 if not module or not factory:

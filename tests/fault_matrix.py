@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import os
+import re
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -79,6 +80,11 @@ UNPROVISIONABLE: dict[str, Unjudged] = {
     # Undecodable bytes refused at once, and no failing URL configured: no failed task.
     "reject-undecodable-at-create": Unjudged(frozenset({"DEL-FAILED"}), r"video_file_broken"),
 }
+FAULT_COMPANIONS: dict[str, tuple[str, ...]] = {
+    # Failure messages quote answers: one that echoes the key must still show no key.
+    "delete-failed-refused": ("echo-key-in-errors",),
+}
+"""Conforming variations a fault row runs with, where a fault alone would not show enough."""
 GONE = ("tasks-gone-404", "tasks-gone-410")
 """The tasks endpoints removed: the run's own exit path, one line, no wall of failures."""
 
@@ -99,12 +105,16 @@ class Case:
 
     @property
     def emulator_args(self) -> list[str]:
-        return [arg for name in self.names for arg in (f"--{self.kind}", name)]
+        companions = FAULT_COMPANIONS.get(self.name, ()) if self.kind == "fault" else ()
+        return [*(arg for name in self.names for arg in (f"--{self.kind}", name)),
+                *(arg for name in companions for arg in ("--variation", name))]
 
     @property
     def label(self) -> str:
         if self.kind == "clean":
             return self.name
+        if self.kind == "fault" and self.name in FAULT_COMPANIONS:
+            return f"fault {self.name} (+ {', '.join(FAULT_COMPANIONS[self.name])})"
         if self.switches and self.switches != (self.name,):
             return f"{self.kind}s {self.name} ({', '.join(self.switches)})"
         return f"{self.kind} {self.name}"
@@ -239,6 +249,10 @@ def judge(outcome: Outcome) -> list[str]:
         if missing_rows := set(CLAUSES) - set(outcome.clause_outcomes):
             problems.append("clause(s) absent from summary.json: "
                             + ", ".join(sorted(missing_rows)))
+    if "advisory-headers" in case.names:
+        found = outcome.summary.get("advisories") or {}
+        if not {"deprecation", "sunset", "deprecation_link", "rate_limit_headers"} <= set(found):
+            problems.append(f"advisory headers not recorded in summary.json: {found}")
     if set(case.names) & set(RATE_LIMIT_VARIATIONS):
         if outcome.rate_limited == 0:
             problems.append("no 429 was seen: the variation did not exercise RATE-LIMIT")
@@ -436,14 +450,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if blind := clauses_without_fault():
         print(f"fault matrix: clause(s) without a fault: {', '.join(blind)}", file=sys.stderr)
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="fault-matrix-") as scratch:
-        root = args.keep or Path(scratch)
-        outcomes = run_matrix(selected, root, args.workers, lambda s: print(s, flush=True))
-        table = Table(list(outcomes.values()), time.monotonic() - started)
-        print(table.text())
-        for outcome in outcomes.values():
-            for problem in judge(outcome):
-                print(f"{outcome.case.label}: {problem}")
+    # The reports of a wrong row must outlive the run for whoever reads its message.
+    root = args.keep or Path(tempfile.mkdtemp(prefix="fault-matrix-"))
+    outcomes = run_matrix(selected, root, args.workers, lambda s: print(s, flush=True))
+    table = Table(list(outcomes.values()), time.monotonic() - started)
+    print(table.text())
+    for outcome in outcomes.values():
+        for problem in judge(outcome):
+            print(f"{outcome.case.label}: {problem}")
+    if not args.keep and all(not judge(o) for o in outcomes.values()):
+        shutil.rmtree(root, ignore_errors=True)
     if args.markdown:
         table.write_markdown(args.markdown)
         print(f"fault matrix: table written to {args.markdown}")

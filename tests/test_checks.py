@@ -384,7 +384,7 @@ def test_the_package_re_exports_every_public_check_of_its_modules() -> None:
     import inspect
 
     from conformance.checks import answers, deletes, listing, tasks
-    helpers = {"client_error", "error_code", "fail", "json_body", "what", "where",
+    helpers = {"client_error", "error_code", "fail", "json_body", "shown_body", "what", "where",
                "is_date_time", "is_int", "is_number", "parse_time"}
     defined = {name for module in (answers, deletes, listing, tasks)
                for name, value in vars(module).items()

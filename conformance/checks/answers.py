@@ -33,10 +33,21 @@ def fail(clause_id: str, message: str, response: httpx.Response | None = None) -
     raise ContractViolation(clause_id, message, reproduce=reproduce_line(response))
 
 
+def shown_body(response: httpx.Response) -> str:
+    """The answer's body as a message may quote it: as the transcript recorded it (keys a
+    target echoed are scrubbed there), else as received."""
+    exchange = response.extensions.get("conformance.exchange")
+    recorded = getattr(exchange, "response_body", None)
+    if isinstance(recorded, str):
+        return recorded
+    return response.content.decode("utf-8", "replace")
+
+
 def what(response: httpx.Response, limit: int = 300) -> str:
     """The answer in one short phrase: status, content type, start of the body."""
-    body = response.content[:limit].decode("utf-8", "replace")
-    more = "..." if len(response.content) > limit else ""
+    text = shown_body(response)
+    body = text[:limit]
+    more = "..." if len(text) > limit else ""
     ctype = response.headers.get("content-type", "no content type")
     return f"{response.status_code} ({ctype}) {body!r}{more}" if body else \
         f"{response.status_code} ({ctype}) with an empty body"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from conformance.checks.answers import client_error, error_code, fail, what, where
+from conformance.checks.answers import client_error, error_code, fail, shown_body, what, where
 
 
 def delete_answer_is_204_without_body(response: httpx.Response) -> None:
@@ -18,7 +18,7 @@ def delete_answer_is_204_without_body(response: httpx.Response) -> None:
              f"with 0, got Content-Length: {length}", response)
     if response.content:
         fail("DEL-EMPTY", f"{where(response)}: expected a 204 with zero body bytes, got "
-             f"{len(response.content)} bytes: {response.content[:200]!r}", response)
+             f"{len(response.content)} bytes: {shown_body(response)[:200]!r}", response)
 
 
 def delete_is_refused(response: httpx.Response, clause_id: str = "DEL-TERMINAL-ONLY") -> None:

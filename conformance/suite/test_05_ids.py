@@ -45,7 +45,7 @@ def test_deleting_an_id_that_never_existed_answers_404_or_400_never_2xx(
         checks.unknown_id_answer_is_not_found(api.delete_task(task_id))
 
     # Well-formed IDs differ little from each other: a fifth of the profile's examples.
-    _run(settings, unknown_task_ids(), max(3, settings.profile.examples // 5),
+    _run(settings, unknown_task_ids(), max(3, settings.examples // 5),
          (NEVER_ISSUED,), check)
 
 
@@ -58,7 +58,7 @@ def test_deleting_a_malformed_id_answers_a_4xx_error_never_2xx(
 
     explicit = ("", ".", "..", IMPOSSIBLE_PREFIX + "%2F0000", "0" * 23, "0" * 25,
                 IMPOSSIBLE_PREFIX + "ABCDEF0123456789", "%C3%A9" * 4, "z" * 1024)
-    _run(settings, malformed_task_ids(), settings.profile.examples, explicit, check)
+    _run(settings, malformed_task_ids(), settings.examples, explicit, check)
 
 
 def _error_answers(client: ApiClient, run_index: str) -> dict[str, Any]:

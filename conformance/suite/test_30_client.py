@@ -20,7 +20,7 @@ from conformance.client import ApiClient, Transcript
 from conformance.clientlib import ClientAdapter
 from conformance.clientlib import checks as client_checks
 from conformance.clientlib.checks import Outcome, call
-from conformance.errors import ProvisioningError
+from conformance.errors import ProvisioningError, SubjectDestroyed
 from conformance.pages import Listing
 from conformance.pool import Pool, PoolTask
 from conformance.provisioning import Provisioner
@@ -70,6 +70,10 @@ def client_deletes(client_adapter: ClientAdapter, transcript: Transcript, pool: 
     task = pool.tasks["probe"]
     scenario = ClientDeletes(task)
     assert task.video_id is not None, "a usable ready task has a video_id"
+    try:
+        pool.read("probe")  # still there? (a task that vanished meanwhile is no subject)
+    except SubjectDestroyed as exc:
+        return ClientDeletes(None, stopped=str(exc))
     scenario.with_video = call(adapter, transcript, adapter.delete_task, task.task_id)
     deleted = scenario.with_video.error is None
     if not deleted:
