@@ -1,8 +1,9 @@
 """The suite can fail, and only where it should: the real suite against every fault and variation.
 
-The runs happen once, concurrently, in a module fixture (only for the rows selected); each
-row is then its own test. The table goes to the terminal at the end of the session, and to
-Markdown when $CONFORMANCE_FAULT_MATRIX_MARKDOWN names a file.
+The runs (only the rows selected) start in the background as soon as collection ends, while
+the project's other tests run; each row is then its own test, moved to the end of the
+session. The table goes to the terminal at the end of the session, and to Markdown when
+$CONFORMANCE_FAULT_MATRIX_MARKDOWN names a file.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Collection, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +48,7 @@ class _TablePrinter:
             terminalreporter.write_line(line)
 
 
-def _progress(config: pytest.Config) -> Callable[[str], None]:
+def progress_writer(config: pytest.Config) -> Callable[[str], None]:
     """A line per finished run on the terminal, past output capture: the matrix takes minutes."""
     capture, terminal = (config.pluginmanager.getplugin(name)
                          for name in ("capturemanager", "terminalreporter"))
@@ -61,30 +63,58 @@ def _progress(config: pytest.Config) -> Callable[[str], None]:
     return write
 
 
-def _selected_cases(session: pytest.Session) -> list[fm.Case]:
+def is_row(item: pytest.Item) -> bool:
+    """A test of one matrix row (parametrized by its case)."""
+    return (isinstance(item, pytest.Function) and item.module is not None
+            and item.module.__name__ == __name__ and hasattr(item, "callspec")
+            and "case" in item.callspec.params)
+
+
+class Rows:
+    """The selected rows, started in the background as soon as collection ends (the rest of
+    the project's tests run meanwhile, the rows' own tests are moved to the end and wait)."""
+
+    def __init__(self, config: pytest.Config, cases: list[fm.Case]) -> None:
+        workers = int(os.environ.get(fm.WORKERS_ENV) or fm.DEFAULT_WORKERS)
+        # Not pytest's tmp_path: concurrent pytest sessions prune each other's numbered dirs,
+        # and the reports of a wrong row must outlive the session for whoever reads them.
+        self.root = Path(tempfile.mkdtemp(prefix="fault-matrix-"))
+        self.started = time.monotonic()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fault-matrix")
+        self._future = self._pool.submit(fm.run_matrix, cases, self.root, workers,
+                                         progress_writer(config))
+        self._pool.shutdown(wait=False)
+
+    def outcomes(self) -> dict[str, fm.Outcome]:
+        return self._future.result()
+
+
+ROWS = pytest.StashKey[Rows]()
+
+
+def start_rows(session: pytest.Session) -> None:
+    """Called by tests/conftest.py once collection is done."""
     chosen = {item.callspec.params["case"] for item in session.items
-              if isinstance(item, pytest.Function) and item.module is not None
-              and item.module.__name__ == __name__
-              and hasattr(item, "callspec") and "case" in item.callspec.params}
-    return [case for case in fm.cases() if case in chosen]
+              if isinstance(item, pytest.Function) and is_row(item)}
+    cases = [case for case in fm.cases() if case in chosen]
+    if cases:
+        session.config.stash[ROWS] = Rows(session.config, cases)
 
 
 @pytest.fixture(scope="module")
 def matrix(request: pytest.FixtureRequest) -> Iterator[dict[str, fm.Outcome]]:
-    selected = _selected_cases(request.session)
-    workers = int(os.environ.get(fm.WORKERS_ENV) or fm.DEFAULT_WORKERS)
-    # Not pytest's tmp_path: concurrent pytest sessions prune each other's numbered dirs, and
-    # the reports of a wrong row must outlive the session for whoever reads its message.
-    root = Path(tempfile.mkdtemp(prefix="fault-matrix-"))
-    started = time.monotonic()
-    outcomes = fm.run_matrix(selected, root, workers, _progress(request.config))
-    table = fm.Table(list(outcomes.values()), time.monotonic() - started)
+    rows = request.config.stash.get(ROWS, None)
+    if rows is None:  # collected without the project's conftest (e.g. pytester)
+        start_rows(request.session)
+        rows = request.config.stash[ROWS]
+    outcomes = rows.outcomes()
+    table = fm.Table(list(outcomes.values()), time.monotonic() - rows.started)
     request.config.pluginmanager.register(_TablePrinter(table), "fault-matrix-table")
     if target := os.environ.get(fm.MARKDOWN_ENV):
         table.write_markdown(Path(target))
     yield {o.case.name: o for o in outcomes.values()}
     if all(not fm.judge(o) for o in outcomes.values()):
-        shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(rows.root, ignore_errors=True)
 
 
 def test_every_clause_except_the_advisory_one_is_broken_by_some_fault() -> None:
