@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -80,8 +80,12 @@ class Ledger:
         if self.path is None:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Rewritten whole on each change (a killed run leaves a readable file), so kept cheap:
+        # plain dicts, no indentation (asdict and indent made it quadratic in seconds).
         data = {"run_id": self.run_id, "base_url": self.base_url,
-                "entries": [asdict(e) for e in self._entries]}
+                "entries": [{"kind": e.kind, "id": e.id, "parents": e.parents,
+                             "run_id": e.run_id, "created_at": e.created_at, "state": e.state}
+                            for e in self._entries]}
         temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(data, indent=1), encoding="utf-8")
+        temporary.write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")
         os.replace(temporary, self.path)  # a killed run leaves the old or the new file whole

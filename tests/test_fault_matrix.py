@@ -9,11 +9,11 @@ $CONFORMANCE_FAULT_MATRIX_MARKDOWN names a file.
 from __future__ import annotations
 
 import os
+import queue
 import shutil
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -48,19 +48,24 @@ class _TablePrinter:
             terminalreporter.write_line(line)
 
 
-def progress_writer(config: pytest.Config) -> Callable[[str], None]:
-    """A line per finished run on the terminal, past output capture: the matrix takes minutes."""
-    capture, terminal = (config.pluginmanager.getplugin(name)
-                         for name in ("capturemanager", "terminalreporter"))
-    lock = threading.Lock()
+class Progress:
+    """A line per finished run on the terminal: the matrix takes minutes. Lines come from the
+    rows' thread and are written from the main thread between tests, where no capture is
+    active (switching capture off from another thread would steal a pytester run's output)."""
 
-    def write(line: str) -> None:
-        if capture is None or terminal is None:
-            return
-        with lock, capture.global_and_fixture_disabled():
-            terminal.write_line(line)
+    def __init__(self, config: pytest.Config) -> None:
+        self._lines: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self._terminal = config.pluginmanager.getplugin("terminalreporter")
 
-    return write
+    def __call__(self, line: str) -> None:
+        self._lines.put(line)
+
+    def pytest_runtest_logfinish(self) -> None:
+        self.flush()
+
+    def flush(self) -> None:
+        while not self._lines.empty() and self._terminal is not None:
+            self._terminal.write_line(self._lines.get())
 
 
 def is_row(item: pytest.Item) -> bool:
@@ -80,12 +85,22 @@ class Rows:
         # and the reports of a wrong row must outlive the session for whoever reads them.
         self.root = Path(tempfile.mkdtemp(prefix="fault-matrix-"))
         self.started = time.monotonic()
+        self._config = config
+        self._progress = progress = Progress(config)
+        config.pluginmanager.register(progress, "fault-matrix-progress")
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fault-matrix")
-        self._future = self._pool.submit(fm.run_matrix, cases, self.root, workers,
-                                         progress_writer(config))
+        self._future = self._pool.submit(fm.run_matrix, cases, self.root, workers, progress)
         self._pool.shutdown(wait=False)
 
     def outcomes(self) -> dict[str, fm.Outcome]:
+        """Wait for the rows, showing each as it ends (the main thread alone runs now, so
+        switching capture off to write is safe here)."""
+        capture = self._config.pluginmanager.getplugin("capturemanager")
+        while not self._future.done():
+            time.sleep(1.0)
+            if capture is not None:
+                with capture.global_and_fixture_disabled():
+                    self._progress.flush()
         return self._future.result()
 
 
