@@ -26,7 +26,7 @@ def pytest_plugin_registered(plugin: Any, manager: pytest.PytestPluginManager) -
         # Past configuration (the suite's conftest found while collecting `pytest .` or
         # `--pyargs`) the plugin's options could no longer be parsed: leave it to `-p`.
         return
-    from conformance import plugin as conformance_plugin
+    from conformance.run import plugin as conformance_plugin
 
     if not manager.is_registered(conformance_plugin) and manager.get_plugin(
             conformance_plugin.__name__) is None:
@@ -39,7 +39,7 @@ def pytest_plugin_registered(plugin: Any, manager: pytest.PytestPluginManager) -
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[_CONFIGURED] = True
-    if config.pluginmanager.get_plugin("conformance.plugin") is not None:
+    if config.pluginmanager.get_plugin("conformance.run.plugin") is not None:
         # A verdict is about the target: a deprecation warning from a library must not turn
         # into a failed test, as pyproject's `filterwarnings = error` (for the project's own
         # tests) would make it. `conformance run` does the same with an empty configuration.

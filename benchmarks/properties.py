@@ -24,7 +24,7 @@ from typing import Any
 
 from conformance.emulator import create_app
 from conformance.emulator.server import start_in_thread
-from conformance.generation import schemathesis_config
+from conformance.properties.generation import schemathesis_config
 from conformance.settings import PROFILES, build_settings
 from conformance.spec import spec_path
 
@@ -80,7 +80,7 @@ def _toml(value: Any) -> str:
 
 
 def _ours(base_url: str, examples: int, work: Path) -> float:
-    command = [sys.executable, "-m", "pytest", "-p", "conformance.plugin", "--pyargs",
+    command = [sys.executable, "-m", "pytest", "-p", "conformance.run.plugin", "--pyargs",
                "conformance.suite", "-m", "properties", "--target-url", base_url,
                "--api-key", KEY, "--profile", "ci", "--report-dir", str(work / "ours"),
                "-p", "no:cacheprovider", "-q"]

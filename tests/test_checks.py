@@ -12,7 +12,11 @@ import pytest
 
 from conformance import checks
 from conformance.clauses import ContractViolation
-from conformance.strategies import IMPOSSIBLE_PREFIX, malformed_task_ids, unknown_task_ids
+from conformance.properties.strategies import (
+    IMPOSSIBLE_PREFIX,
+    malformed_task_ids,
+    unknown_task_ids,
+)
 
 URL = "http://127.0.0.1:9/v1.3/tasks/0123456789abcdef01234567"
 
@@ -404,7 +408,7 @@ def test_a_shape_violation_says_whether_it_judged_a_list_item_or_the_task_object
 
 def _exchange(status: int, *, url: str = URL, retry_after: str | None = None,
               elapsed_ms: float = 10.0, attempt: int = 0) -> Any:
-    from conformance.client import Exchange
+    from conformance.wire.transcript import Exchange
 
     headers = {"Retry-After": retry_after} if retry_after is not None else {}
     return Exchange(method="GET", url=url, request_headers={}, request_body="", status=status,
@@ -413,7 +417,7 @@ def _exchange(status: int, *, url: str = URL, retry_after: str | None = None,
 
 
 def test_the_suite_honours_a_429_when_it_waits_as_asked_and_sends_again() -> None:
-    from conformance.checks.rate_limits import Timed, rate_limit_problems
+    from conformance.wire.politeness import Timed, rate_limit_problems
 
     waited = [Timed(_exchange(429, retry_after="1"), 100.0, 1e9),
               Timed(_exchange(200, elapsed_ms=10.0, attempt=1), 101.02, 1e9 + 1.02)]
@@ -435,7 +439,7 @@ def test_the_suite_honours_a_429_when_it_waits_as_asked_and_sends_again() -> Non
 
 
 def test_the_suite_breaks_its_promise_by_hurrying_or_dropping_after_a_429() -> None:
-    from conformance.checks.rate_limits import Timed, rate_limit_problems
+    from conformance.wire.politeness import Timed, rate_limit_problems
 
     hurried = rate_limit_problems([Timed(_exchange(429, retry_after="1"), 100.0, 1e9),
                                    Timed(_exchange(200, elapsed_ms=10.0), 100.5, 1e9 + 0.5)])

@@ -11,15 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from conformance import cli
-from conformance.clausedoc import (
+from conformance.clauses import CLAUSES
+from conformance.run import cli
+from conformance.run.clausedoc import (
     REGENERATE,
     ClauseDocError,
     catalogue_table,
     enforcing_tests,
     traceability_markdown,
 )
-from conformance.clauses import CLAUSES
 
 REPO = Path(__file__).resolve().parents[1]
 COMMITTED = REPO / "docs" / "clauses.md"

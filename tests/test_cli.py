@@ -13,17 +13,17 @@ from pathlib import Path
 
 import pytest
 
-from conformance.cli import main
 from conformance.emulator import create_app
 from conformance.emulator.server import RunningServer, start_in_thread
+from conformance.run.cli import main
 
 RECOGNISABLE_KEY = "tlk_SECRET_must_never_show_0123456789abcdef"
 
 THROWAWAY_SUITE = '''
 import pytest
 from conformance.clauses import ContractViolation
-from conformance.client import ApiClient
-from conformance.plugin import run_state
+from conformance.wire.client import ApiClient
+from conformance.run.state import run_state
 
 
 @pytest.mark.clause("LIST-SHAPE")

@@ -17,16 +17,11 @@ from typing import Any, ClassVar
 import httpx
 import pytest
 
-from conformance.client import (
-    MAX_WAIT,
-    ApiClient,
-    TargetUnavailable,
-    Transcript,
-    backoff_delay,
-    retry_after_seconds,
-)
-from conformance.media import sample_video
+from conformance.resources.media import sample_video
 from conformance.settings import Secret
+from conformance.wire.client import ApiClient, TargetUnavailable
+from conformance.wire.politeness import MAX_WAIT, backoff_delay, retry_after_seconds
+from conformance.wire.transcript import Transcript
 
 KEY = "tlk_RECOGNISABLE_7f3a9c0d1e2b"
 
@@ -36,7 +31,7 @@ def make(handler: Callable[[httpx.Request], httpx.Response], *, key: str | None 
     record = sleeps.append if sleeps is not None else (lambda _s: None)
     return ApiClient("http://127.0.0.1:9/v1.3", Secret(key) if key else None,
                      transcript=Transcript(), transport=httpx.MockTransport(handler),
-                     checked=False, sleep=record, **kwargs)
+                     sleep=record, **kwargs)
 
 
 def answers(*responses: httpx.Response | Exception) -> Callable[[httpx.Request], httpx.Response]:
@@ -87,7 +82,7 @@ def test_backoff_grows_with_jitter_and_stays_capped() -> None:
 def test_pace_limit_is_shared_across_threads() -> None:
     client = ApiClient("http://127.0.0.1:9/v1.3", Secret(KEY), transcript=Transcript(),
                        transport=httpx.MockTransport(lambda r: httpx.Response(200)),
-                       rate=20, checked=False)
+                       rate=20)
     started = time.monotonic()
     threads = [threading.Thread(target=lambda: [client.request("GET", "/tasks")
                                                 for _ in range(3)]) for _ in range(3)]
@@ -247,7 +242,7 @@ def wire() -> Iterator[str]:
     ("/tasks/../x?page=..", "/v1.3/tasks/../x?page=.."),
 ])
 def test_malformed_paths_reach_the_wire_unchanged(wire: str, path: str, on_wire: str) -> None:
-    client = ApiClient(wire, Secret(KEY), transcript=Transcript(), checked=False)
+    client = ApiClient(wire, Secret(KEY), transcript=Transcript())
     assert client.request("DELETE", path).status_code == 404
     assert _Recorder.seen[-1][1] == on_wire
     assert client.transcript.since(0)[-1].url == wire.removesuffix("/v1.3") + on_wire
@@ -373,7 +368,7 @@ def test_the_key_appears_in_no_exchange_curl_repr_or_exception(
 
 
 def test_curl_line_reproduces_the_request_with_the_key_from_the_environment(wire: str) -> None:
-    client = ApiClient(wire, Secret(KEY), transcript=Transcript(), checked=False)
+    client = ApiClient(wire, Secret(KEY), transcript=Transcript())
     client.request("DELETE", "/tasks/..")
     client.create_task("idx", video_file=sample_video())
     curl_delete, curl_create = (e.curl() for e in client.transcript.since(0))
@@ -387,11 +382,14 @@ def test_curl_line_reproduces_the_request_with_the_key_from_the_environment(wire
     assert "-F video_file=@sample.mp4" in curl_create
 
 
-def test_checked_client_runs_the_envelope_and_server_error_checks() -> None:
-    pytest.importorskip("conformance.checks")
+def test_a_checked_client_runs_the_answer_checks_it_was_handed_on_every_answer() -> None:
+    from conformance import checks
     from conformance.clauses import ContractViolation
     client = ApiClient("http://127.0.0.1:9/v1.3", Secret(KEY), transcript=Transcript(),
-                       transport=httpx.MockTransport(lambda r: httpx.Response(500)))
+                       transport=httpx.MockTransport(lambda r: httpx.Response(500)),
+                       answer_checks=(checks.answer_is_not_a_server_error,))
+    assert client.checked and client.with_key(None).checked
+    assert not ApiClient("http://127.0.0.1:9/v1.3", None, transcript=Transcript()).checked
     with pytest.raises(ContractViolation) as info:
         client.request("GET", "/tasks")
     assert info.value.reproduce is not None and "--path-as-is" in info.value.reproduce

@@ -20,11 +20,12 @@ from xml.etree import ElementTree
 import httpx
 import pytest
 
-from conformance.client import ApiClient, Transcript
 from conformance.clientlib import AdapterError, MisroutedRequest, RelayTransport, open_adapter
 from conformance.emulator import create_app
 from conformance.emulator.server import RunningServer, start_in_thread
 from conformance.settings import Secret
+from conformance.wire.client import ApiClient
+from conformance.wire.transcript import Transcript
 
 KEY = "tlk_client_category_key_0123456789abcdef"
 # Each breaks one thing the SDK relies on, and each is seen by a different client test.

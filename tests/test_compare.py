@@ -6,7 +6,7 @@ import io
 import json
 from pathlib import Path
 
-from conformance.compare import compare
+from conformance.run.compare import compare
 
 
 def _summary(tmp_path: Path, name: str, outcomes: dict[str, str]) -> Path:

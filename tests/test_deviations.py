@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.deviations import DeviationsError, load_deviations
+from conformance.run.deviations import DeviationsError, load_deviations
 from conformance.settings import SettingsError
 
 TODAY = dt.date(2026, 6, 1)

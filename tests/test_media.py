@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import struct
 
-from conformance.media import sample_video, undecodable_bytes
+from conformance.resources.media import sample_video, undecodable_bytes
 
 
 def _boxes(data: bytes, start: int = 0, end: int | None = None) -> dict[bytes, bytes]:

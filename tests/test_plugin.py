@@ -13,13 +13,13 @@ from collections.abc import Iterator
 import httpcore._backends.sync  # noqa: F401
 import pytest
 
-from conformance.target import EmbeddedTarget, start_embedded
+from conformance.run.target import EmbeddedTarget, start_embedded
 
 MIXED_SUITE = '''
 import pytest
-from conformance.client import ApiClient
+from conformance.wire.client import ApiClient
 from conformance.clauses import ContractViolation
-from conformance.plugin import run_state
+from conformance.run.state import run_state
 
 
 @pytest.mark.clause("DEL-204")
@@ -72,7 +72,7 @@ def _no_target_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _run(pytester: pytest.Pytester, target: EmbeddedTarget | None, *args: str,
          second: bool = False) -> pytest.RunResult:
-    options = ["-p", "conformance.plugin", "-p", "no:cacheprovider", "-v"]
+    options = ["-p", "conformance.run.plugin", "-p", "no:cacheprovider", "-v"]
     if target is not None:
         options += ["--target-url", target.base_url, "--api-key", target.api_key]
         if second:
@@ -166,7 +166,7 @@ def test_x():
 # configure hook to have run.
 def test_a_bad_setting_exits_2_with_one_line(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_mixed=MIXED_SUITE)
-    result = pytester.runpytest_subprocess("-p", "conformance.plugin", "--profile", "weekly")
+    result = pytester.runpytest_subprocess("-p", "conformance.run.plugin", "--profile", "weekly")
     assert result.ret == 2
     assert [line for line in result.stderr.lines if line.strip()] == [
         "Exit: conformance: unknown profile 'weekly' (choose from ci, nightly, quick)"]
@@ -175,7 +175,7 @@ def test_a_bad_setting_exits_2_with_one_line(pytester: pytest.Pytester) -> None:
 def test_a_client_adapter_without_its_factory_exits_2_with_one_line(
         pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_mixed=MIXED_SUITE)
-    result = pytester.runpytest_subprocess("-p", "conformance.plugin", "--client-adapter",
+    result = pytester.runpytest_subprocess("-p", "conformance.run.plugin", "--client-adapter",
                                            "conformance.clauses:no_factory")
     assert result.ret == 2
     assert [line for line in result.stderr.lines if line.strip()] == [
@@ -187,7 +187,7 @@ def test_a_refused_key_exits_2_before_any_test(
         pytester: pytest.Pytester, emulator: EmbeddedTarget) -> None:
     pytester.makepyfile(test_mixed=MIXED_SUITE)
     result = pytester.runpytest_subprocess(
-        "-p", "conformance.plugin", "--target-url", emulator.base_url,
+        "-p", "conformance.run.plugin", "--target-url", emulator.base_url,
         "--api-key", "tlk_not_a_key_of_this_target")
     assert result.ret == 2
     result.stderr.fnmatch_lines(["*the API key was refused by*"])
@@ -197,7 +197,7 @@ def test_a_refused_key_exits_2_before_any_test(
 def test_an_unreachable_target_exits_3_within_seconds(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_mixed=MIXED_SUITE)
     started = time.monotonic()
-    result = pytester.runpytest_subprocess("-p", "conformance.plugin", "--target-url",
+    result = pytester.runpytest_subprocess("-p", "conformance.run.plugin", "--target-url",
                                            "http://127.0.0.1:9/v1.3", "--api-key", "tlk_x")
     assert result.ret == 3
     assert time.monotonic() - started < 15

@@ -18,16 +18,20 @@ from typing import Any
 
 import pytest
 
-from conformance.client import ApiClient, Transcript
 from conformance.emulator import create_app
 from conformance.emulator.server import start_in_thread
-from conformance.generation import load_schema
-from conformance.guard import IMPOSSIBLE_PREFIX, LOOPBACK_TASK_ALLOWANCE, MARKER_NUMBERS
-from conformance.hints import HINTS_KEY, breaks_only_hints, contract_view
-from conformance.judging import clause_for
-from conformance.media import sample_video
-from conformance.provisioning import UPLOAD_MARKER, BudgetExceeded, Ledger, Provisioner
+from conformance.properties.generation import load_schema
+from conformance.properties.guard import IMPOSSIBLE_PREFIX, LOOPBACK_TASK_ALLOWANCE, MARKER_NUMBERS
+from conformance.properties.hints import HINTS_KEY, breaks_only_hints, contract_view
+from conformance.properties.judging import clause_for
+from conformance.resources.cleanup import UPLOAD_MARKER
+from conformance.resources.errors import BudgetExceeded
+from conformance.resources.ledger import Ledger
+from conformance.resources.media import sample_video
+from conformance.resources.provisioning import Provisioner
 from conformance.settings import Secret, Settings
+from conformance.wire.client import ApiClient
+from conformance.wire.transcript import Transcript
 
 KEY = "tlk_property_tests_0123456789abcdef"
 # A fast emulator clock: every task is final before the next request, so generated sequences
@@ -43,7 +47,7 @@ _ID = re.compile(r"[0-9a-f]{24}")
 
 def _suite(base_url: str, report_dir: Path, profile: str, marks: str) -> dict[str, Any]:
     """One run of the real suite in its own process; its summary, JUnit and request log."""
-    command = [sys.executable, "-m", "pytest", "-p", "conformance.plugin", "--pyargs",
+    command = [sys.executable, "-m", "pytest", "-p", "conformance.run.plugin", "--pyargs",
                "conformance.suite", "-m", marks, "--target-url", base_url, "--api-key", KEY,
                "--profile", profile, "--report-dir", str(report_dir), "-p", "no:cacheprovider",
                "-q", "-W", "error"]

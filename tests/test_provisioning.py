@@ -17,20 +17,17 @@ from typing import Any
 
 import pytest
 
-from conformance.cli import main
-from conformance.client import ApiClient, Transcript
 from conformance.emulator import create_app
 from conformance.emulator.lifecycle import Clock
 from conformance.emulator.server import RunningServer, start_in_thread
-from conformance.provisioning import (
-    BudgetExceeded,
-    Ledger,
-    Provisioner,
-    ProvisioningError,
-    cleanup_ledger,
-    sweep,
-)
+from conformance.resources.cleanup import cleanup_ledger, sweep
+from conformance.resources.errors import BudgetExceeded, ProvisioningError
+from conformance.resources.ledger import Ledger
+from conformance.resources.provisioning import Provisioner
+from conformance.run.cli import main
 from conformance.settings import PROFILES, Secret, Settings
+from conformance.wire.client import ApiClient
+from conformance.wire.transcript import Transcript
 
 KEY = "tlk_provisioning_test_key_5d1c9e"
 
@@ -252,8 +249,10 @@ def test_a_refused_create_is_a_provisioning_error(settings: Settings) -> None:
 _KILLED_RUN = textwrap.dedent("""
     import os, sys, time
     from pathlib import Path
-    from conformance.client import ApiClient, Transcript
-    from conformance.provisioning import Ledger, Provisioner
+    from conformance.wire.client import ApiClient
+    from conformance.wire.transcript import Transcript
+    from conformance.resources.ledger import Ledger
+    from conformance.resources.provisioning import Provisioner
     from conformance.settings import Secret, Settings
     settings = Settings(base_url=sys.argv[1], api_key=Secret(os.environ["TEST_KEY"]),
                         report_dir=Path(sys.argv[2]))

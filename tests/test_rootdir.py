@@ -30,7 +30,7 @@ def _clean_env(**extra: str) -> dict[str, str]:
 def test_the_project_s_own_tests_never_load_the_conformance_plugin(
         request: pytest.FixtureRequest) -> None:
     # This very session: pytest from the checkout, the root conftest loaded.
-    assert request.config.pluginmanager.get_plugin("conformance.plugin") is None
+    assert request.config.pluginmanager.get_plugin("conformance.run.plugin") is None
     # And a fresh one, with a target configured that a preflight could not reach.
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "tests/test_compare.py", "-q", "-p", "no:cacheprovider"],

@@ -15,7 +15,7 @@ from openapi_spec_validator import validate
 from schemathesis import GenerationMode
 from schemathesis.core.result import Err
 
-from conformance.hints import HINTS_KEY, contract_view
+from conformance.properties.hints import HINTS_KEY, contract_view
 from conformance.spec import SPEC_ENVIRONMENT, SpecError, load_spec, spec_digest, spec_path
 
 SPEC = load_spec()

@@ -15,8 +15,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import httpx
 
-from conformance.client import ApiClient
 from conformance.settings import Secret
+from conformance.wire.client import ApiClient
 
 DEFAULT_ADAPTER = "conformance.clientlib.official_sdk:official_sdk"
 RELAY_KEY = "conformance-relay-injects-the-key"

@@ -14,8 +14,8 @@ from typing import Any
 
 from conformance import checks
 from conformance.clauses import ContractViolation
-from conformance.client import Exchange, Transcript
 from conformance.clientlib.adapter import ClientAdapter, ClientError
+from conformance.wire.transcript import Exchange, Transcript
 
 
 @dataclass

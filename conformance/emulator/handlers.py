@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 
 from conformance.emulator import parsing
 from conformance.emulator.context import Context
-from conformance.emulator.errors import ApiError, error_response, from_domain, invalid
+from conformance.emulator.errors import ApiError, error_response, from_domain, invalid, missing
 from conformance.emulator.model import DomainError, NotFound
 from conformance.emulator.render import json_response, no_content, page_body, task_body
 
@@ -74,7 +74,7 @@ async def create_task(request: Request, ctx: Context, account: str) -> Response:
     form = await parsing.task_form(request, ctx.sw)
     index_id = form.index_id
     if index_id is None and not ctx.sw.fault("create-without-index-accepted"):
-        raise parsing.missing("index_id")
+        raise missing("index_id")
     if index_id is not None and not _ID.fullmatch(index_id):
         raise invalid("The index_id parameter must be 24 lowercase hexadecimal characters.")
     task = ctx.store.create_task(account, index_id, filename=form.filename, probe=form.probe,

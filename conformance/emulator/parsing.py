@@ -33,7 +33,7 @@ _KINDS = {int: "an integer", float: "a number"}
 _DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 MODEL_OPTIONS = frozenset({"visual", "audio"})
 
-__all__ = ["index_body", "json_body", "list_query", "missing", "replace", "task_form"]
+__all__ = ["index_body", "json_body", "list_query", "replace", "task_form"]
 replace = dataclasses.replace
 
 

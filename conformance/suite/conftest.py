@@ -9,18 +9,19 @@ from collections.abc import Iterator
 
 import pytest
 
-from conformance.client import ApiClient, Transcript
+from conformance import checks
 from conformance.clientlib import ClientAdapter, open_adapter
 from conformance.clientlib.checks import Outcome, call, label
-from conformance.deletions import Deletions, delete_the_documented_way
-from conformance.ledger import Ledger
-from conformance.outcomes import Subjects
-from conformance.pages import Listing
-from conformance.plugin import RunState, run_state
-from conformance.pool import Pool
-from conformance.provisioning import Provisioner
+from conformance.resources.deletions import Deletions, delete_the_documented_way
+from conformance.resources.ledger import Ledger
+from conformance.resources.pages import Listing
+from conformance.resources.pool import Pool
+from conformance.resources.provisioning import Provisioner
+from conformance.resources.watch import Watch
+from conformance.run.state import RunState, Subjects, run_state
 from conformance.settings import Secret, Settings
-from conformance.watch import Watch
+from conformance.wire.client import ApiClient
+from conformance.wire.transcript import Transcript
 
 
 @pytest.fixture(scope="session")
@@ -44,7 +45,9 @@ def api(state: RunState, settings: Settings, transcript: Transcript) -> Iterator
     """The primary account, checked: NO-5XX and ERR-ENVELOPE hold on every answer."""
     assert settings.base_url is not None, "the plugin resolves the target before tests run"
     client = ApiClient(settings.base_url, settings.api_key, transcript=transcript,
-                       rate=settings.effective_rate)
+                       rate=settings.effective_rate,
+                       answer_checks=(checks.answer_is_not_a_server_error,
+                                      checks.error_answer_has_envelope))
     state.clients.append(client)
     yield client
     client.close()

@@ -9,14 +9,15 @@ from typing import Any
 import httpx
 import pytest
 
-from conformance import checks, media
+from conformance import checks
 from conformance.clauses import ContractViolation
-from conformance.client import ApiClient
-from conformance.ledger import Ledger
-from conformance.outcomes import Subjects
-from conformance.pages import Listing
-from conformance.pool import Pool
-from conformance.strategies import IMPOSSIBLE_PREFIX
+from conformance.properties.strategies import IMPOSSIBLE_PREFIX
+from conformance.resources import media
+from conformance.resources.ledger import Ledger
+from conformance.resources.pages import Listing
+from conformance.resources.pool import Pool
+from conformance.run.state import Subjects
+from conformance.wire.client import ApiClient
 
 pytestmark = [pytest.mark.auth, pytest.mark.clause("AUTH-REQUIRED")]
 

@@ -1,7 +1,7 @@
 """Delete refusals: a task that is not final, or ready with its video, cannot be deleted.
 
 The unfinished task is the pool's probe, deleted at every unfinished status it showed while
-the other tasks indexed (``conformance.probe``); the ready ones are the delete scenario's.
+the other tasks indexed (``conformance.resources.probe``); the ready ones are the delete scenario's.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ import pytest
 
 from conformance import checks
 from conformance.clauses import ContractViolation
-from conformance.deletions import Deletions
-from conformance.errors import ProvisioningError, SubjectDestroyed
-from conformance.outcomes import Subjects
-from conformance.pool import Pool
-from conformance.probe import UnfinishedDeletes
+from conformance.resources.deletions import Deletions
+from conformance.resources.errors import ProvisioningError, SubjectDestroyed
+from conformance.resources.pool import Pool
+from conformance.resources.probe import UnfinishedDeletes
+from conformance.run.state import Subjects
 
 pytestmark = pytest.mark.refusals
 

@@ -6,8 +6,8 @@ import pytest
 
 from conformance import checks
 from conformance.clauses import ContractViolation
-from conformance.deletions import Deletions
-from conformance.errors import ProvisioningError
+from conformance.resources.deletions import Deletions
+from conformance.resources.errors import ProvisioningError
 
 pytestmark = pytest.mark.deletes
 

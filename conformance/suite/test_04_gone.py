@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from conformance import checks
-from conformance.client import ApiClient
-from conformance.deletions import Deletions
-from conformance.errors import ProvisioningError
-from conformance.outcomes import Subjects
-from conformance.pages import Listing, page_size_for
-from conformance.pool import PoolTask
+from conformance.resources.deletions import Deletions
+from conformance.resources.errors import ProvisioningError
+from conformance.resources.pages import Listing, page_size_for
+from conformance.resources.pool import PoolTask
+from conformance.run.state import Subjects
+from conformance.wire.client import ApiClient
 
 pytestmark = [pytest.mark.gone, pytest.mark.clause("DEL-GONE")]
 

@@ -1,6 +1,6 @@
 """Unknown and malformed IDs, the error envelope and the absence of server errors.
 
-Every ID sent here can never name a real task (see ``conformance.strategies``), so these
+Every ID sent here can never name a real task (see ``conformance.properties.strategies``), so these
 tests are safe on a live account.
 """
 
@@ -15,10 +15,14 @@ from hypothesis import HealthCheck, Phase, example, given
 from hypothesis import strategies as st
 
 from conformance import checks
-from conformance.client import ApiClient
-from conformance.provisioning import ProvisioningError
+from conformance.properties.strategies import (
+    IMPOSSIBLE_PREFIX,
+    malformed_task_ids,
+    unknown_task_ids,
+)
+from conformance.resources.errors import ProvisioningError
 from conformance.settings import Settings
-from conformance.strategies import IMPOSSIBLE_PREFIX, malformed_task_ids, unknown_task_ids
+from conformance.wire.client import ApiClient
 
 pytestmark = pytest.mark.ids
 NEVER_ISSUED = IMPOSSIBLE_PREFIX + "0123456789abcdef"

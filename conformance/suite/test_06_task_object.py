@@ -6,7 +6,7 @@ import pytest
 
 from conformance import checks
 from conformance.clauses import ContractViolation
-from conformance.pool import Pool
+from conformance.resources.pool import Pool
 
 pytestmark = pytest.mark.task
 

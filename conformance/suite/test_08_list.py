@@ -9,10 +9,10 @@ import pytest
 
 from conformance import checks
 from conformance.clauses import ContractViolation
-from conformance.client import ApiClient
-from conformance.outcomes import Subjects
-from conformance.pages import Listing
-from conformance.pool import Pool
+from conformance.resources.pages import Listing
+from conformance.resources.pool import Pool
+from conformance.run.state import Subjects
+from conformance.wire.client import ApiClient
 
 pytestmark = pytest.mark.list
 

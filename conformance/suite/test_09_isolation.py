@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 
 from conformance import checks
-from conformance.client import ApiClient
-from conformance.deletions import Deletions
-from conformance.errors import ProvisioningError
-from conformance.outcomes import Subjects
-from conformance.pages import Listing, page_size_for
-from conformance.pool import Pool
+from conformance.resources.deletions import Deletions
+from conformance.resources.errors import ProvisioningError
+from conformance.resources.pages import Listing, page_size_for
+from conformance.resources.pool import Pool
+from conformance.run.state import Subjects
+from conformance.wire.client import ApiClient
 
 pytestmark = [pytest.mark.isolation, pytest.mark.clause("TENANT-ISOLATION"),
               pytest.mark.requires("second_api_key")]

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from conformance import properties
+from conformance.properties.guard import Guard
+from conformance.properties.plugin import STATEFUL_CLAUSES, run_sequences
 
-pytest_plugins = ["conformance.properties"]
+pytest_plugins = ["conformance.properties.plugin"]
 
 
 @pytest.mark.stateful
-@pytest.mark.clause(*properties.STATEFUL_CLAUSES)
-def test_generated_call_sequences_keep_the_contract(property_guard: properties.Guard) -> None:
-    properties.run_sequences(property_guard)
+@pytest.mark.clause(*STATEFUL_CLAUSES)
+def test_generated_call_sequences_keep_the_contract(property_guard: Guard) -> None:
+    run_sequences(property_guard)

@@ -16,16 +16,17 @@ from itertools import islice
 import httpx
 import pytest
 
-from conformance.client import ApiClient, Transcript
 from conformance.clientlib import ClientAdapter
 from conformance.clientlib import checks as client_checks
 from conformance.clientlib.checks import Outcome, call
-from conformance.errors import ProvisioningError, SubjectDestroyed
-from conformance.pages import Listing
-from conformance.pool import Pool, PoolTask
-from conformance.provisioning import Provisioner
-from conformance.strategies import IMPOSSIBLE_PREFIX
-from conformance.watch import is_gone
+from conformance.properties.strategies import IMPOSSIBLE_PREFIX
+from conformance.resources.errors import ProvisioningError, SubjectDestroyed
+from conformance.resources.pages import Listing
+from conformance.resources.pool import Pool, PoolTask
+from conformance.resources.provisioning import Provisioner
+from conformance.resources.watch import is_gone
+from conformance.wire.client import ApiClient
+from conformance.wire.transcript import Transcript
 
 pytestmark = pytest.mark.client
 

@@ -13,8 +13,8 @@ import pytest
 
 from conformance import checks
 from conformance.clauses import ContractViolation
-from conformance.client import Exchange, Transcript
-from conformance.outcomes import Subjects
+from conformance.run.state import Subjects
+from conformance.wire.transcript import Exchange, Transcript
 
 # Headers that describe the bytes on the wire, not the decoded body the transcript keeps.
 _WIRE_ONLY = {"content-encoding", "content-length", "transfer-encoding"}

@@ -1,6 +1,6 @@
 """DEL-ONLY-THAT: a delete changes only what it names.
 
-The run's watch (``conformance.watch``) logged every delete the run sent and read the
+The run's watch (``conformance.resources.watch``) logged every delete the run sent and read the
 scenarios' tasks again after each successful one. Here, at the end, every task of the run
 still expected to exist is read once more, looked for in its index's list, and the videos of
 its ready tasks are deleted: each must still be there to delete.
@@ -11,11 +11,11 @@ from __future__ import annotations
 import pytest
 
 from conformance.clauses import ContractViolation
-from conformance.client import ApiClient
-from conformance.outcomes import Subjects
-from conformance.pages import Listing
-from conformance.provisioning import Provisioner
-from conformance.watch import Finding, Watch, is_gone
+from conformance.resources.pages import Listing
+from conformance.resources.provisioning import Provisioner
+from conformance.resources.watch import Finding, Watch, is_gone
+from conformance.run.state import Subjects
+from conformance.wire.client import ApiClient
 
 pytestmark = [pytest.mark.deletes, pytest.mark.clause("DEL-ONLY-THAT")]
 

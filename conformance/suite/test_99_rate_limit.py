@@ -11,9 +11,9 @@ from collections.abc import Sequence
 
 import pytest
 
-from conformance.checks.rate_limits import Timed, rate_limit_problems
-from conformance.client import ApiClient
-from conformance.plugin import RunState
+from conformance.run.state import RunState
+from conformance.wire.client import ApiClient
+from conformance.wire.politeness import Timed, rate_limit_problems
 
 pytestmark = pytest.mark.clause("RATE-LIMIT")
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import httpx
 
-from conformance.client import ApiClient
-from conformance.watch import FINAL, is_gone
+from conformance.resources.watch import FINAL, is_gone
+from conformance.wire.client import ApiClient
 
 __all__ = ["Attempt", "OtherTry", "UnfinishedDeletes", "probe_unfinished"]
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import httpx
 
-from conformance.client import ApiClient
-from conformance.errors import ProvisioningError
+from conformance.resources.errors import ProvisioningError
+from conformance.wire.client import ApiClient
 
 __all__ = ["Listing", "Walk", "page_size_for", "walk"]
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from conformance.report import EXIT_ENDPOINTS_GONE
+from conformance.run.report import EXIT_ENDPOINTS_GONE
 from conformance.settings import Settings
 
 PREFLIGHT_TIMEOUT = 5.0

@@ -1,7 +1,7 @@
 """Property and stateful tests from ``specs/``, as a pytest plugin: the run's guard fixture, the
 stateless exercise of one generated case, and the state machine along the spec's links.
 
-Test modules list ``pytest_plugins = ["conformance.properties"]``: pytest then registers this
+Test modules list ``pytest_plugins = ["conformance.properties.plugin"]``: pytest then registers this
 module right after importing them, its ``pytest_configure`` runs at once (a historic hook) and
 configures the schemas the module loaded, before their tests are built from them.
 (PYTEST_DONT_REWRITE: the test modules import it before pytest registers it.)
@@ -15,13 +15,14 @@ from typing import Any
 import hypothesis
 import pytest
 
-from conformance import judging
-from conformance.generation import configure_pending, load_schema
-from conformance.guard import Guard
-from conformance.plugin import run_state
-from conformance.provisioning import Ledger, Provisioner
+from conformance.properties import judging
+from conformance.properties.generation import configure_pending, load_schema
+from conformance.properties.guard import Guard
+from conformance.resources.ledger import Ledger
+from conformance.resources.provisioning import Provisioner
+from conformance.run.state import run_state
 
-__all__ = ["STATEFUL_CLAUSES", "STATELESS_CLAUSES", "Guard", "exercise", "load_schema",
+__all__ = ["STATEFUL_CLAUSES", "STATELESS_CLAUSES", "exercise", "property_guard",
            "run_sequences"]
 
 STATELESS_CLAUSES = ("NO-5XX", "ERR-ENVELOPE", "AUTH-REQUIRED", "DEL-204", "DEL-EMPTY",

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from conformance.client import repr_error
-from conformance.errors import ProvisioningError
+from conformance.resources.errors import ProvisioningError
 from conformance.settings import Settings
+from conformance.wire.client import repr_error
 
 __all__ = ["Ledger", "LedgerEntry"]
 

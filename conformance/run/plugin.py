@@ -1,6 +1,6 @@
 """pytest hooks of the conformance suite: options, markers, outcomes, deviations, exit code.
 
-Load it with ``-p conformance.plugin`` (``conformance run`` does). The run's state lives in
+Load it with ``-p conformance.run.plugin`` (``conformance run`` does). The run's state lives in
 ``config.stash`` and is reached with :func:`run_state`; the bookkeeping behind the hooks is
 in ``outcomes.py``, the rendering in ``report.py``.
 """
@@ -16,35 +16,20 @@ from typing import Any
 import pytest
 
 from conformance.clauses import CLAUSES
-from conformance.deviations import Deviations, load_deviations
-from conformance.outcomes import (
-    STATE_KEY,
-    Handover,
-    RunState,
-    TimeBudgetSpent,
-    judge,
-    register_violation_mapper,
-    run_code,
-    run_header,
-    run_state,
-    run_summary,
-    skip_reason,
-    violation_clauses,
-)
-from conformance.report import (
+from conformance.run.html import HtmlHooks
+from conformance.run.outcomes import finalize, judge, run_header, skip_reason
+from conformance.run.report import (
     CaseRecord,
     case_extra_html,
-    clause_matrix,
     console_lines,
-    matrix_html,
-    notes_html,
-    write_summary,
 )
+from conformance.run.startup import start
+from conformance.run.state import STATE_KEY, Handover, RunState, TimeBudgetSpent, run_state
+from conformance.run.target import TargetError
 from conformance.settings import Settings, SettingsError, build_settings
-from conformance.target import TargetError, attach_embedded, preflight
+from conformance.wire.transcript import Transcript
 
-__all__ = ["CAPABILITIES", "CATEGORIES", "STATE_KEY", "Handover", "RunState", "TimeBudgetSpent",
-           "finalize", "register_violation_mapper", "run_state", "violation_clauses"]
+__all__ = ["CAPABILITIES", "CATEGORIES"]
 
 CATEGORIES = ("auth", "refusals", "deletes", "gone", "ids", "task", "create", "list",
               "isolation", "properties", "stateful", "client")
@@ -98,9 +83,6 @@ def _handover(config: pytest.Config) -> Handover | None:
 
 
 def _settings(config: pytest.Config) -> Settings:
-    handover = _handover(config)
-    if handover is not None:
-        return handover.settings
     options = {name: config.getoption(f"conformance_{name}")
                for name in SETTING_OPTIONS.values()}
     file = config.getoption("conformance_config")
@@ -113,31 +95,20 @@ def pytest_configure(config: pytest.Config) -> None:
     _markers(config)
     if config.getoption("help", False) or hasattr(config, "workerinput"):
         return
-    embedded = None
     handover = _handover(config)
     try:
-        settings = _settings(config)
-        for cid in config.getoption("conformance_clauses"):
-            if cid not in CLAUSES:
-                raise SettingsError(f"unknown clause ID {cid!r} in --clause")
-        deviations = load_deviations(settings.deviations) if settings.deviations else Deviations()
-        check_client_adapter(settings)
-        settings, embedded = attach_embedded(settings)
-        if handover is None or not handover.preflighted:
-            preflight(settings)
+        started = handover.started if handover is not None else start(
+            _settings(config), config.getoption("conformance_clauses"))
     except (SettingsError, TargetError) as exc:
-        if embedded is not None:
-            embedded.stop()
         code = exc.exit_code if isinstance(exc, TargetError) else 2
         pytest.exit(f"conformance: {exc}", returncode=code)
-    state = RunState(settings=settings, transcript=_new_transcript(), deviations=deviations,
-                     embedded=embedded)
+    settings = started.settings
+    state = RunState(settings=settings, transcript=Transcript(), deviations=started.deviations,
+                     embedded=None if handover is not None else started.embedded,
+                     target_label=started.target_label)
     for secret in (settings.api_key, settings.second_api_key):
         if secret is not None:
             state.redactor.add(secret.reveal())
-    is_embedded = embedded is not None or (handover is not None and handover.embedded)
-    state.target_label = (f"embedded emulator at {settings.base_url}" if is_embedded
-                          else str(settings.base_url))
     config.stash[STATE_KEY] = state
     config.pluginmanager.register(RunHooks(config), "conformance-run")
     report_dir = settings.report_dir
@@ -151,19 +122,6 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.pluginmanager.hasplugin("html"):
         config.pluginmanager.register(HtmlHooks(config), "conformance-html")
     state.progress_writer = _console_writer(config)
-
-
-def check_client_adapter(settings: Settings) -> None:
-    """A configured client adapter that cannot be loaded is a setting error (exit 2) at
-    start-up, not an error on every client test; the default SDK adapter loads when used."""
-    if settings.client_adapter is None:
-        return
-    from conformance.clientlib.adapter import AdapterError, load_factory
-
-    try:
-        load_factory(settings.client_adapter)
-    except AdapterError as exc:
-        raise SettingsError(str(exc)) from None
 
 
 def _console_writer(config: pytest.Config) -> Callable[[str], None]:
@@ -183,12 +141,6 @@ def _console_writer(config: pytest.Config) -> Callable[[str], None]:
                 terminal.write_line(line)
 
     return write
-
-
-def _new_transcript() -> Any:
-    from conformance.transcript import Transcript
-
-    return Transcript()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -362,21 +314,6 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     finalize(session)
 
 
-def finalize(session: pytest.Session) -> dict[str, Any] | None:
-    """Judge the run once: clause matrix, summary.json, exit code into session.exitstatus."""
-    state = session.config.stash.get(STATE_KEY, None)
-    if state is None:
-        return None
-    if state.summary is not None:
-        return state.summary
-    matrix = clause_matrix(list(state.records.values()))
-    code = run_code(state, matrix, int(session.exitstatus))
-    state.summary = run_summary(state, matrix, code)
-    write_summary(state.settings.report_dir / "summary.json", state.summary)
-    session.exitstatus = code
-    return state.summary
-
-
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     state = config.stash.get(STATE_KEY, None)
     if state is None:
@@ -387,44 +324,3 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     terminalreporter.write_sep("=", "conformance summary")
     for line in [*state.notes, *console_lines(summary, state.settings.report_dir)]:
         terminalreporter.write_line(line)
-
-
-class HtmlHooks:
-    """pytest-html hooks, registered only when pytest-html is active (its hookspecs exist)."""
-
-    def __init__(self, config: pytest.Config) -> None:
-        self.config = config
-        self.metadata: dict[str, Any] = {}
-
-    def pytest_sessionstart(self) -> None:
-        # Before pytest-html (trylast) copies the metadata into its environment table.
-        try:
-            from pytest_metadata.plugin import metadata_key
-        except ImportError:
-            return
-        self.metadata = self.config.stash.get(metadata_key, {})
-        header = run_header(run_state(self.config))
-        self.metadata.update({k.replace("_", " ").capitalize(): v for k, v in header.items()})
-        self.metadata["Settings"] = settings_redacted_text(run_state(self.config).settings)
-
-    def pytest_html_report_title(self, report: Any) -> None:
-        report.title = f"Conformance report: {run_header(run_state(self.config))['target']}"
-
-    def pytest_html_results_summary(self, prefix: list[str], session: pytest.Session) -> None:
-        summary = finalize(session)
-        state = run_state(self.config)
-        if summary is None:
-            return
-        self.metadata["Spend"] = summary["spend"]
-        self.metadata["Rate limited (429)"] = summary["rate_limited"]
-        matrix = clause_matrix(list(state.records.values()))
-        lines = [*state.notes, *console_lines(summary, state.settings.report_dir)]
-        prefix.append(notes_html(lines) + matrix_html(matrix, summary))
-
-    def pytest_html_results_table_row(self, report: Any, cells: list[str]) -> None:
-        if getattr(report, "conformance_error", False) and report.when == "call":
-            cells[0] = '<td class="col-result">Error</td>'
-
-
-def settings_redacted_text(settings: Settings) -> str:
-    return ", ".join(f"{k}={v}" for k, v in settings.redacted().items())

@@ -17,8 +17,8 @@ from typing import Any
 
 import httpx
 
-from conformance.client import ApiClient, TargetUnavailable
-from conformance.ledger import Ledger, LedgerEntry
+from conformance.resources.ledger import Ledger, LedgerEntry
+from conformance.wire.client import ApiClient, TargetUnavailable
 
 __all__ = ["FINAL", "UPLOAD_MARKER", "SweepResult", "clean", "cleanup_ledger", "sweep"]
 

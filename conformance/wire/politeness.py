@@ -1,16 +1,79 @@
-"""The suite's own handling of 429s, judged from the run's transcript.
+"""Politeness towards a target: one pace limit, one reading of Retry-After, one backoff, for
+every request the run sends (the client's and the property tests' guard's alike), and the
+check of a run's transcript that it kept them.
 
-RATE-LIMIT binds the suite, never the target: these functions return problems as sentences
-for a harness error, not ContractViolation.
+RATE-LIMIT binds the suite, never the target: ``rate_limit_problems`` returns sentences for
+a harness error, never a ContractViolation.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import email.utils
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from conformance.client import MAX_WAIT, Exchange, retry_after_seconds
+from conformance.wire.transcript import Exchange
+
+__all__ = ["MAX_WAIT", "Pacer", "Timed", "backoff_delay", "rate_limit_problems",
+           "retry_after_seconds", "wait_after_429"]
+
+MAX_WAIT = 60.0
+"""No single wait for a rate limit lasts longer than this, whatever the target asks."""
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds a ``Retry-After`` value asks for (delay-seconds or HTTP-date), None if unusable."""
+    if value is None:
+        return None
+    value = value.strip()
+    if re.fullmatch(r"\d+(\.\d+)?", value):
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def backoff_delay(attempt: int, rng: random.Random | None = None, *, base: float = 0.5,
+                  cap: float = MAX_WAIT) -> float:
+    """Exponential backoff with full jitter for retry number ``attempt`` (0-based), capped."""
+    ceiling = min(cap, base * 2 ** attempt)
+    return (rng or random).uniform(ceiling / 2, ceiling)
+
+
+class Pacer:
+    """Hands out send slots at most ``rate`` per second, across all threads."""
+
+    def __init__(self, rate: float | None, sleep: Callable[[float], None]) -> None:
+        self._interval = 1.0 / rate if rate else 0.0
+        self._next = 0.0
+        self._lock = threading.Lock()
+        self._sleep = sleep
+
+    def wait(self) -> None:
+        if not self._interval:
+            return
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next)
+            self._next = slot + self._interval
+        if slot > now:
+            self._sleep(slot - now)
+
+
+def wait_after_429(retry_after: str | None, attempt: int) -> float:
+    """Seconds to wait before sending a request again that was answered 429: what Retry-After
+    asks, else exponential backoff, never more than MAX_WAIT."""
+    asked = retry_after_seconds(retry_after)
+    return min(MAX_WAIT, backoff_delay(attempt) if asked is None else asked)
+
 
 ATTEMPTS = 6
 """Sends of one request before the suite gives up on a target that keeps answering 429 (the

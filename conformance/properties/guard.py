@@ -17,14 +17,16 @@ from schemathesis import GenerationMode
 from schemathesis.core.transport import Response
 from schemathesis.specs.openapi.checks import ignored_auth
 
-from conformance.client import Exchange, Pacer, Transcript, backoff_delay, retry_after_seconds
-from conformance.generation import operation_id
-from conformance.judging import DELETES, Grant, contract_checks, json_body
-from conformance.media import sample_video, undecodable_bytes
-from conformance.provisioning import BudgetExceeded, Ledger, Provisioner
+from conformance.properties.generation import operation_id
+from conformance.properties.judging import DELETES, Grant, contract_checks, json_body
+from conformance.resources.errors import BudgetExceeded
+from conformance.resources.ledger import Ledger
+from conformance.resources.media import sample_video, undecodable_bytes
+from conformance.resources.provisioning import Provisioner
+from conformance.resources.watch import Watch
 from conformance.settings import Settings
-from conformance.transcript import DEFAULT_KEY_VARIABLE, Redactor
-from conformance.watch import Watch
+from conformance.wire.politeness import Pacer, backoff_delay, retry_after_seconds
+from conformance.wire.transcript import DEFAULT_KEY_VARIABLE, Exchange, Redactor, Transcript
 
 __all__ = ["IMPOSSIBLE_PREFIX", "LIVE_TASK_ALLOWANCE",
            "LOOPBACK_TASK_ALLOWANCE", "Guard"]

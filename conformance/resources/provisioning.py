@@ -18,17 +18,15 @@ from typing import Any, Literal
 
 import httpx
 
-from conformance.cleanup import FINAL, answer_json, answer_line, clean, cleanup_ledger, sweep
-from conformance.cleanup import UPLOAD_MARKER as UPLOAD_MARKER  # the old home
-from conformance.client import ApiClient
-from conformance.errors import BudgetExceeded, ProvisioningError
-from conformance.ledger import Ledger, LedgerEntry
-from conformance.media import sample_video, undecodable_bytes
+from conformance.resources.cleanup import FINAL, answer_json, answer_line, clean
+from conformance.resources.errors import BudgetExceeded, ProvisioningError
+from conformance.resources.ledger import Ledger
+from conformance.resources.media import sample_video, undecodable_bytes
+from conformance.resources.watch import Watch, is_gone
 from conformance.settings import Settings
-from conformance.watch import Watch, is_gone
+from conformance.wire.client import ApiClient
 
-__all__ = ["BudgetExceeded", "CreatedTask", "Ledger", "LedgerEntry", "Provisioner",
-           "ProvisioningError", "Settled", "cleanup_ledger", "sweep"]
+__all__ = ["CreatedTask", "Provisioner", "Settled"]
 
 Kind = Literal["ready", "failed"]
 INDEX_MARKER = re.compile(r"^conformance-[0-9A-Za-z_]+$")

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from conformance.client import ApiClient
-from conformance.errors import SubjectDestroyed
-from conformance.pool import Pool, PoolTask
-from conformance.provisioning import Provisioner
+from conformance.resources.errors import SubjectDestroyed
+from conformance.resources.pool import Pool, PoolTask
+from conformance.resources.provisioning import Provisioner
+from conformance.wire.client import ApiClient
 
 __all__ = ["Deletions", "StrangerTry", "delete_the_documented_way"]
 

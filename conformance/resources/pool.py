@@ -17,12 +17,12 @@ from typing import Any, Literal
 
 import httpx
 
-from conformance.client import ApiClient
-from conformance.errors import ProvisioningError, SubjectDestroyed
-from conformance.probe import UnfinishedDeletes, probe_unfinished
-from conformance.provisioning import CreatedTask, Provisioner
+from conformance.resources.errors import ProvisioningError, SubjectDestroyed
+from conformance.resources.probe import UnfinishedDeletes, probe_unfinished
+from conformance.resources.provisioning import CreatedTask, Provisioner
+from conformance.resources.watch import Watch, is_gone
 from conformance.settings import Settings
-from conformance.watch import Watch, is_gone
+from conformance.wire.client import ApiClient
 
 __all__ = ["ROLES", "Pool", "PoolTask"]
 

@@ -10,35 +10,27 @@ Literal ``.`` and ``..`` segments, which httpx would resolve away, are restored 
 
 from __future__ import annotations
 
-import email.utils
-import importlib
 import json
-import random
-import re
 import threading
 import time
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
 from conformance.settings import Secret
-from conformance.transcript import (
+from conformance.wire.politeness import Pacer, backoff_delay, wait_after_429
+from conformance.wire.transcript import (
     DEFAULT_KEY_VARIABLE,
     Exchange,
     Redactor,
     Transcript,
     record_exchange,
 )
-from conformance.transcript import summarise_request as summarise_request  # the old home
 
-__all__ = ["ApiClient", "ClientStats", "Exchange", "Observer", "Pacer", "TargetUnavailable",
-           "Transcript", "backoff_delay", "retry_after_seconds"]
+__all__ = ["AnswerCheck", "ApiClient", "ClientStats", "Observer", "TargetUnavailable"]
 
-MAX_WAIT = 60.0
-"""No single wait for a rate limit lasts longer than this, whatever the target asks."""
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS"})
 # A DELETE that reached the target and is sent again answers 404, which a delete test would
 # misread; so DELETE/PUT are retried only when the connection was never established.
@@ -49,33 +41,13 @@ _INDEX_MODELS = [{"model_name": "marengo3.0", "model_options": ["visual", "audio
 
 Observer = Callable[[str, str, httpx.Response], None]
 """Told of every final answer a client and its siblings receive: method, path as sent, answer."""
+AnswerCheck = Callable[[httpx.Response], None]
+"""Run on every final answer of a checked client; raises to say the answer broke a rule (the
+fixture that builds the client hands the contract's checks in: the wire knows none)."""
 
 
 class TargetUnavailable(Exception):
     """The target cannot be talked to (down, or rate limiting without end): a harness error."""
-
-
-def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds a ``Retry-After`` value asks for (delay-seconds or HTTP-date), None if unusable."""
-    if value is None:
-        return None
-    value = value.strip()
-    if re.fullmatch(r"\d+(\.\d+)?", value):
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
-
-
-def backoff_delay(attempt: int, rng: random.Random | None = None, *, base: float = 0.5,
-                  cap: float = MAX_WAIT) -> float:
-    """Exponential backoff with full jitter for retry number ``attempt`` (0-based), capped."""
-    ceiling = min(cap, base * 2 ** attempt)
-    return (rng or random).uniform(ceiling / 2, ceiling)
 
 
 class ClientStats:
@@ -96,26 +68,6 @@ class ClientStats:
     def as_dict(self) -> dict[str, int]:
         return {"requests": self.requests, "rate_limited": self.rate_limited,
                 "retries": self.retries}
-
-
-class Pacer:
-    """Hands out send slots at most ``rate`` per second, across all threads."""
-
-    def __init__(self, rate: float | None, sleep: Callable[[float], None]) -> None:
-        self._interval = 1.0 / rate if rate else 0.0
-        self._next = 0.0
-        self._lock = threading.Lock()
-        self._sleep = sleep
-
-    def wait(self) -> None:
-        if not self._interval:
-            return
-        with self._lock:
-            now = time.monotonic()
-            slot = max(now, self._next)
-            self._next = slot + self._interval
-        if slot > now:
-            self._sleep(slot - now)
 
 
 class _Shared:
@@ -141,34 +93,41 @@ class ApiClient:
 
     def __init__(self, base_url: str, api_key: Secret | None, *, transcript: Transcript,
                  rate: float | None = None, max_retries: int = 5, timeout: float = 30.0,
-                 checked: bool = True, transport: httpx.BaseTransport | None = None,
+                 answer_checks: Sequence[AnswerCheck] = (),
+                 transport: httpx.BaseTransport | None = None,
                  key_label: str | None = None, sleep: Callable[[float], None] = time.sleep,
                  ) -> None:
         shared = _Shared(base_url, transcript, rate, max_retries, timeout, transport, sleep)
-        self._init(shared, api_key, checked, key_label)
+        self._init(shared, api_key, tuple(answer_checks), key_label)
 
-    def _init(self, shared: _Shared, api_key: Secret | None, checked: bool,
-              key_label: str | None) -> None:
+    def _init(self, shared: _Shared, api_key: Secret | None,
+              answer_checks: tuple[AnswerCheck, ...], key_label: str | None) -> None:
         self._shared = shared
         self._key = api_key
-        self.checked = checked
+        self.answer_checks = answer_checks
         self.key_label = key_label or ("none" if api_key is None else "primary")
         if api_key is not None:
             shared.redactor.add(api_key.reveal())
 
-    def _sibling(self, api_key: Secret | None, checked: bool, key_label: str) -> ApiClient:
+    @property
+    def checked(self) -> bool:
+        return bool(self.answer_checks)
+
+    def _sibling(self, api_key: Secret | None, answer_checks: tuple[AnswerCheck, ...],
+                 key_label: str) -> ApiClient:
         other = object.__new__(ApiClient)
-        other._init(self._shared, api_key, checked, key_label)
+        other._init(self._shared, api_key, answer_checks, key_label)
         return other
 
     def with_key(self, api_key: Secret | None, label: str | None = None) -> ApiClient:
         """The same target and transcript with another key (None: no x-api-key header)."""
-        return self._sibling(api_key, self.checked,
+        return self._sibling(api_key, self.answer_checks,
                              label or ("none" if api_key is None else "other"))
 
     def unchecked(self) -> ApiClient:
-        """The same client without the NO-5XX / ERR-ENVELOPE checks (for cleanup)."""
-        return self._sibling(self._key, False, self.key_label)
+        """The same client without its answer checks (for cleanup, and for answers a test
+        judges itself)."""
+        return self._sibling(self._key, (), self.key_label)
 
     @property
     def base_url(self) -> str:
@@ -231,15 +190,11 @@ class ApiClient:
                     f"{method} {self._scrub(str(request.url))}: still rate limited (429) "
                     f"after {attempts} attempts")
             shared.stats.add(retries=1)
-            wait = retry_after_seconds(response.headers.get("retry-after"))
-            shared.sleep(min(MAX_WAIT, backoff_delay(attempt) if wait is None else wait))
+            shared.sleep(wait_after_429(response.headers.get("retry-after"), attempt))
         for observer in list(shared.observers):
             observer(method, path, response)
-        if self.checked:
-            # Imported late: checks import clauses, and a client must load without them.
-            checks = importlib.import_module("conformance.checks")
-            checks.answer_is_not_a_server_error(response)
-            checks.error_answer_has_envelope(response)
+        for check in self.answer_checks:
+            check(response)
         return response
 
     def _build(self, method: str, path: str, kwargs: dict[str, Any]) -> httpx.Request:

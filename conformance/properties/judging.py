@@ -14,11 +14,11 @@ from schemathesis.core.failures import CustomFailure, Failure, FailureGroup
 
 from conformance import checks
 from conformance.clauses import ContractViolation
-from conformance.client import Exchange
-from conformance.generation import operation_id
-from conformance.hints import breaks_only_hints
-from conformance.plugin import register_violation_mapper
-from conformance.watch import Watch
+from conformance.properties.generation import operation_id
+from conformance.properties.hints import breaks_only_hints
+from conformance.resources.watch import Watch
+from conformance.run.state import register_violation_mapper
+from conformance.wire.transcript import Exchange
 
 __all__ = ["DELETES", "Grant", "clause_for", "contract_checks", "failure_clauses", "json_body",
            "naming_clauses"]

@@ -14,8 +14,8 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from conformance.advisories import advisory_lines
 from conformance.clauses import CLAUSES
+from conformance.run.advisories import advisory_lines
 
 TEST_OUTCOMES = ("passed", "failed", "error", "expected-failure", "disabled", "skipped",
                  "not-run")

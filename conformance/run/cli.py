@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import NoReturn
 
 import conformance
-from conformance.clauses import CLAUSES
-from conformance.deviations import load_deviations
-from conformance.report import EXIT_ENDPOINTS_GONE, VERDICTS, write_summary
+from conformance.run.report import EXIT_ENDPOINTS_GONE, VERDICTS, write_summary
+from conformance.run.startup import start
+from conformance.run.state import Handover
+from conformance.run.target import TargetError
 from conformance.settings import PROFILES, Settings, SettingsError, build_settings
-from conformance.target import TargetError, attach_embedded, preflight
 
 EXIT_USAGE, EXIT_COULD_NOT_RUN, EXIT_INTERRUPTED = 2, 3, 130
 RUN_SETTINGS = ("base_url", "api_key", "second_api_key", "index_id", "report_dir", "profile",
@@ -120,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cleanup(args)
         if args.command == "clauses":
             return clauses(args)
-        from conformance.compare import compare
+        from conformance.run.compare import compare
 
         return compare(Path(args.old), Path(args.new))
     except (UsageError, SettingsError) as exc:
@@ -142,35 +142,24 @@ def _settings(args: argparse.Namespace, names: Sequence[str]) -> Settings:
 
 
 def run(args: argparse.Namespace, passthrough: Sequence[str]) -> int:
-    """Settings, target, preflight, then the suite in-process with the settings handed over."""
+    """Settings, the one start-up (target, preflight), then the suite in-process with the
+    started run handed over."""
     import pytest
 
-    from conformance import plugin
-
     settings = _settings(args, RUN_SETTINGS)
-    unknown = [c for c in args.clause if c not in CLAUSES]
-    if unknown:
-        raise UsageError(f"unknown clause ID(s) {', '.join(unknown)}")
-    if settings.deviations is not None:
-        load_deviations(settings.deviations)
-    plugin.check_client_adapter(settings)
-    settings, embedded = attach_embedded(settings)
     try:
-        if embedded is not None:
-            print(f"target: embedded emulator at {settings.base_url}", flush=True)
-        try:
-            preflight(settings)
-        except TargetError as exc:
-            if exc.exit_code == EXIT_ENDPOINTS_GONE:
-                _write_gone_summary(settings, exc.message)
-            raise
-        handover = plugin.Handover(settings, preflighted=True, embedded=embedded is not None)
-        # The plugin goes in as an object: it is imported already, and `-p` would warn.
-        code = pytest.main(_pytest_args(args, settings, passthrough),
-                           plugins=[plugin, handover])
+        started = start(settings, args.clause)
+    except TargetError as exc:
+        if exc.exit_code == EXIT_ENDPOINTS_GONE:
+            _write_gone_summary(settings, exc.message)
+        raise
+    try:
+        if started.embedded is not None:
+            print(f"target: {started.target_label}", flush=True)
+        code = pytest.main(_pytest_args(args, started.settings, passthrough),
+                           plugins=[Handover(started)])
     finally:
-        if embedded is not None:
-            embedded.stop()
+        started.stop()
     # pytest's own usage errors (a bad -m expression) are ours too.
     return EXIT_USAGE if code == pytest.ExitCode.USAGE_ERROR else int(code)
 
@@ -198,7 +187,8 @@ def _pytest_args(args: argparse.Namespace, settings: Settings,
     out = [
         # No cache, and no collection of unraisable exceptions: its forced garbage
         # collections at the end cost a third of a second a run and judge nothing.
-        *target, "-p", "no:cacheprovider", "-p", "no:unraisableexception",
+        *target, "-p", "conformance.run.plugin", "-p", "no:cacheprovider",
+        "-p", "no:unraisableexception",
         # The user's working directory and its pytest configuration are not the suite's.
         "-c", str(RUN_INI), "--rootdir", str(rootdir), "--strict-markers", "-ra",
         # The suite judges with ContractViolation, not bare asserts: rewriting every module
@@ -222,7 +212,7 @@ def _pytest_args(args: argparse.Namespace, settings: Settings,
 
 def clauses(args: argparse.Namespace) -> int:
     """The catalogue as a table, or the traceability document (docs/clauses.md)."""
-    from conformance import clausedoc
+    from conformance.run import clausedoc
 
     if args.markdown:
         try:
@@ -245,8 +235,10 @@ def clauses(args: argparse.Namespace) -> int:
 
 def cleanup(args: argparse.Namespace) -> int:
     """Remove leftovers through the public API; only what this suite created."""
-    from conformance import provisioning
-    from conformance.client import ApiClient, Transcript
+    from conformance.resources.cleanup import cleanup_ledger, sweep
+    from conformance.resources.errors import ProvisioningError
+    from conformance.wire.client import ApiClient
+    from conformance.wire.transcript import Transcript
 
     settings = _settings(args, ("base_url", "api_key"))
     if settings.base_url is None:
@@ -258,16 +250,16 @@ def cleanup(args: argparse.Namespace) -> int:
     try:
         if args.ledger:
             try:
-                problems = provisioning.cleanup_ledger(
+                problems = cleanup_ledger(
                     Path(args.ledger), client, wait_timeout=settings.wait_timeout,
                     progress=lambda line: print(line, flush=True))
-            except provisioning.ProvisioningError as exc:
+            except ProvisioningError as exc:
                 raise UsageError(str(exc)) from None
             for problem in problems:
                 print(f"cleanup problem: {problem}", file=sys.stderr)
             print("cleanup incomplete" if problems else "cleanup complete: nothing left")
             return EXIT_COULD_NOT_RUN if problems else 0
-        swept = provisioning.sweep(client, dry_run=not args.yes)
+        swept = sweep(client, dry_run=not args.yes)
         for line in swept.lines:
             print(f"sweep problem: {line}" if line in swept.problems else line,
                   file=sys.stderr if line in swept.problems else sys.stdout, flush=True)

@@ -62,7 +62,7 @@ def enforcing_tests(suite: str = SUITE) -> dict[str, dict[str, int]]:
     ini = resources.files("conformance").joinpath("data/conformance-run.ini")
     args = [*target, "--collect-only", "-q", "-p", "no:cacheprovider",
             # Only the plugin resolves a target (embedded emulator, preflight): kept out.
-            "-p", "no:conformance.plugin",
+            "-p", "no:conformance.run.plugin",
             # The working directory's pytest configuration is not the suite's (as in `run`).
             "-c", str(ini), "--rootdir", str(rootdir), "--assert=plain",
             # Without the plugin its markers are unregistered; that is all these warn about.
