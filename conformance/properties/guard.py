@@ -25,7 +25,7 @@ from conformance.resources.media import sample_video, undecodable_bytes
 from conformance.resources.provisioning import Provisioner
 from conformance.resources.watch import Watch
 from conformance.settings import Settings
-from conformance.wire.politeness import Pacer, backoff_delay, retry_after_seconds
+from conformance.wire.politeness import Pacer, wait_after_429
 from conformance.wire.transcript import DEFAULT_KEY_VARIABLE, Exchange, Redactor, Transcript
 
 __all__ = ["IMPOSSIBLE_PREFIX", "LIVE_TASK_ALLOWANCE",
@@ -236,9 +236,8 @@ class Guard:
             with self._lock:
                 self.rate_limited += 1
             self._record(None, Response.from_requests(response, verify=True), attempt)
-            wait = retry_after_seconds(response.headers.get("retry-after"))
             response.close()
-            time.sleep(min(60.0, backoff_delay(attempt) if wait is None else wait))
+            time.sleep(wait_after_429(response.headers.get("retry-after"), attempt))
             self._pacer.wait()
             started = time.perf_counter()
             response = response.connection.send(response.request, **send)
