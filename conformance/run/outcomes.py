@@ -26,7 +26,8 @@ from conformance.run.report import (
 )
 from conformance.run.state import STATE_KEY, RunState, violation_clauses
 
-__all__ = ["finalize", "judge", "run_code", "run_header", "run_summary", "skip_reason"]
+__all__ = ["finalize", "finding_text", "judge", "run_code", "run_header", "run_summary",
+           "skip_reason"]
 
 
 def _reproduce(exc: BaseException) -> str | None:
@@ -80,6 +81,21 @@ def judge(state: RunState, item: pytest.Item, call: pytest.CallInfo[None],
     else:
         record.outcome = "failed"
     return _reproduce(exc) if exc is not None else None
+
+
+def finding_text(exc: BaseException) -> str:
+    """What a test found broken, as a reader wants it instead of a traceback: per finding its
+    clause, what was expected and what came back, and the line that reproduces it."""
+    if isinstance(exc, ContractViolation):
+        return str(exc)
+    if isinstance(exc, BaseExceptionGroup):
+        parts = [finding_text(sub) for sub in exc.exceptions]
+        notes = [str(n) for n in getattr(exc, "__notes__", ())]
+        return "\n\n".join([*parts, *notes])
+    clauses = ", ".join(violation_clauses(exc)) or "?"
+    title = getattr(exc, "title", None) or type(exc).__name__
+    message = getattr(exc, "message", None) or str(exc)
+    return f"[{clauses}] {title}: {message}"
 
 
 def skip_reason(report: pytest.TestReport) -> str:

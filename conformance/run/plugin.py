@@ -17,7 +17,7 @@ import pytest
 
 from conformance.clauses import CLAUSES
 from conformance.run.html import HtmlHooks
-from conformance.run.outcomes import finalize, judge, run_header, skip_reason
+from conformance.run.outcomes import finalize, finding_text, judge, run_header, skip_reason
 from conformance.run.report import (
     CaseRecord,
     case_extra_html,
@@ -257,7 +257,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         item.nodeid, CaseRecord(item.nodeid, _clauses_of(item), _categories_of(item)))
     record.duration += report.duration
     reproduce = judge(state, item, call, report, record)
+    if getattr(report, "conformance_violation", False) and report.failed \
+            and call.excinfo is not None:
+        # A finding reads as clause, expected, got and a curl line; tracebacks are for
+        # harness errors.
+        report.longrepr = finding_text(call.excinfo.value)
     _redact(state, report, record)
+    report.conformance_longrepr = report.longrepr
     if report.when == "call" or (report.when == "setup" and not report.passed):
         exchanges = state.transcript.since(state.marks.get(item.nodeid, 0))
         if reproduce is None and report.failed and exchanges:
@@ -270,6 +276,20 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.extras = [*getattr(report, "extras", []),
                          extras.html(case_extra_html(record, shown, reproduce))]
     return report
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_exception_interact(node: pytest.Item, call: pytest.CallInfo[None],
+                              report: pytest.TestReport) -> None:
+    """schemathesis puts a traceback back into a failed report here, after the report was
+    judged: a finding keeps its own text, harness errors their (redacted) traceback."""
+    kept = getattr(report, "conformance_longrepr", None)
+    if kept is not None and getattr(report, "conformance_violation", False):
+        report.longrepr = kept
+    else:
+        state = node.config.stash.get(STATE_KEY, None)
+        if state is not None and report.longrepr is not None:
+            report.longrepr = state.redactor.scrub(str(report.longrepr))
 
 
 def _redact(state: RunState, report: pytest.TestReport, record: CaseRecord) -> None:

@@ -127,36 +127,6 @@ def write_summary(path: Path, summary: dict[str, Any]) -> None:
     path.write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
 
 
-def matrix_html(matrix: Sequence[ClauseRow], summary: Mapping[str, Any] | None = None) -> str:
-    """The clause matrix as an HTML table for the report's summary section."""
-    colours = {"failed": "#c62828", "error": "#ef6c00", "expected-failure": "#6a1b9a",
-               "passed": "#2e7d32", "disabled": "#616161", "not-run": "#9e9e9e"}
-    clauses = (summary or {}).get("clauses", {})
-
-    def subjects(clause_id: str) -> str:
-        row = clauses.get(clause_id, {})
-        parts = [escape(s) for s in row.get("subjects_judged", ())]
-        parts += [f"<i>partially judged: {escape(p)}</i>" for p in row.get("partially_judged",
-                                                                            ())]
-        return "<br>".join(parts)
-
-    rows = "".join(
-        f'<tr><td>{escape(r.clause_id)}</td><td>{escape(CLAUSES[r.clause_id].sentence)}</td>'
-        f"<td>{escape(r.source)}</td><td>{escape(r.strictness)}</td>"
-        f'<td style="color:{colours[r.outcome]};font-weight:bold">{escape(r.outcome)}</td>'
-        f"<td>{subjects(r.clause_id)}</td><td>{len(r.tests)}</td></tr>"
-        for r in matrix
-    )
-    return ('<h2>Clause matrix</h2><table id="clause-matrix" class="clause-matrix">'
-            "<thead><tr><th>Clause</th><th>Sentence</th><th>Source</th><th>Strictness</th>"
-            "<th>Outcome</th><th>Subjects judged</th><th>Tests</th></tr></thead>"
-            f"<tbody>{rows}</tbody></table>")
-
-
-def notes_html(lines: Sequence[str]) -> str:
-    return "".join(f"<p>{escape(line)}</p>" for line in lines)
-
-
 def case_extra_html(record: CaseRecord, exchanges: Sequence[Any], reproduce: str | None) -> str:
     """Per-test block: clause IDs, the violated clause, the reproduce line, the transcript."""
     parts = [f"<p><b>Clauses:</b> {escape(', '.join(record.clauses) or '(none)')}"

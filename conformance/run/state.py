@@ -44,8 +44,17 @@ class Subjects:
     partial: dict[str, list[str]] = field(default_factory=dict)
 
     def add(self, clause_id: str, text: str) -> None:
+        """Add one subject; ``"head: item"`` joins an earlier subject with the same head
+        (``"missing key: create task, list tasks"``)."""
         clause(clause_id)
         shown = self.judged.setdefault(clause_id, [])
+        head, colon, item = text.partition(": ")
+        for n, earlier in enumerate(shown):
+            if colon and earlier.startswith(head + ": "):
+                items = earlier[len(head) + 2:].split(", ")
+                if item not in items:
+                    shown[n] = f"{earlier}, {item}"
+                return
         if text not in shown:
             shown.append(text)
 

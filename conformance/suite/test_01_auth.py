@@ -86,4 +86,4 @@ def test_every_operation_without_a_valid_key_answers_401_and_changes_nothing(
             f"{response.status_code} but the index's tasks changed: added "
             f"{sorted(after_ids - before_ids)}, removed {sorted(before_ids - after_ids)}",
             reproduce=checks.reproduce_line(response))
-    judged.add("AUTH-REQUIRED", f"{operation} ({key} key)")
+    judged.add("AUTH-REQUIRED", f"{key} key: {operation}")

@@ -29,7 +29,7 @@ def test_a_deleted_task_can_no_longer_be_retrieved(deletions: Deletions, api: Ap
                                                    judged: Subjects) -> None:
     for task in _deleted(deletions):
         checks.answer_says_task_is_gone(api.retrieve_task(task.task_id))
-        judged.add("DEL-GONE", f"retrieve of the deleted {task.kind} task")
+        judged.add("DEL-GONE", f"retrieve of the deleted task: {task.kind}")
 
 
 def test_a_deleted_task_is_absent_from_every_page_of_the_account_s_list(
@@ -49,7 +49,7 @@ def test_a_deleted_task_is_absent_from_every_page_of_the_account_s_list(
                                     f"{walk.responses[len(bodies)].status_code}")
         for task in tasks:
             checks.list_does_not_show(bodies, task.task_id, "DEL-GONE", "it was deleted")
-        judged.add("DEL-GONE", f"{name}: {walk.extent()}")
+        judged.add("DEL-GONE", f"{name}: every page ({walk.extent()})")
         if not walk.complete:
             judged.partly("DEL-GONE", f"{name} was read up to the page budget: "
                           f"{walk.extent()}")
@@ -59,4 +59,4 @@ def test_a_second_delete_of_a_deleted_task_is_never_accepted(
         deletions: Deletions, api: ApiClient, judged: Subjects) -> None:
     for task in _deleted(deletions):
         checks.second_delete_is_not_accepted(api.delete_task(task.task_id))
-        judged.add("DEL-GONE", f"second delete of the deleted {task.kind} task")
+        judged.add("DEL-GONE", f"second delete of the deleted task: {task.kind}")

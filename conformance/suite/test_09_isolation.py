@@ -30,7 +30,7 @@ def test_another_account_cannot_retrieve_the_task(second_api: ApiClient, pool: P
                                                   judged: Subjects) -> None:
     checks.foreign_access_is_refused(second_api.retrieve_task(pool["shared_ready"].task_id))
     _intact(pool, "shared_ready")
-    judged.add("TENANT-ISOLATION", "retrieve of a ready task")
+    judged.add("TENANT-ISOLATION", "retrieve: a ready task")
 
 
 def test_another_account_does_not_see_the_tasks_in_any_list(
@@ -49,7 +49,7 @@ def test_another_account_does_not_see_the_tasks_in_any_list(
         for task_id in sorted(ours):
             checks.list_does_not_show(bodies, task_id, "TENANT-ISOLATION",
                                       "it belongs to another account")
-        judged.add("TENANT-ISOLATION", f"{name}: {walk.extent()}")
+        judged.add("TENANT-ISOLATION", f"list: {name} ({walk.extent()})")
         if not walk.complete:
             judged.partly("TENANT-ISOLATION", f"{name} was read up to the page budget")
     _intact(pool, "shared_ready")
@@ -60,7 +60,7 @@ def test_another_account_cannot_delete_a_task_nobody_could_delete(
     task = pool["shared_ready"]
     checks.foreign_access_is_refused(second_api.delete_task(task.task_id))
     _intact(pool, "shared_ready")
-    judged.add("TENANT-ISOLATION", "delete of a ready task with its video")
+    judged.add("TENANT-ISOLATION", "delete: a ready task with its video")
 
 
 def test_another_account_cannot_delete_a_task_its_owner_could_delete(
@@ -77,4 +77,4 @@ def test_another_account_cannot_delete_a_task_its_owner_could_delete(
                                     "another account's delete (see DEL-ONLY-THAT)")
         assert attempt.task.final is not None
         checks.task_is_unchanged(attempt.task.final, attempt.after, "TENANT-ISOLATION")
-        judged.add("TENANT-ISOLATION", f"delete of {attempt.what}")
+        judged.add("TENANT-ISOLATION", f"delete: {attempt.what}")

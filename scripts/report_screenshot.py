@@ -1,0 +1,89 @@
+"""Look at a report as a person does: headless Chromium renders it, and this prints what the
+first screen holds and saves a screenshot.
+
+Needs Debian's chromium (`apt-get install -y chromium`). With no report given it runs the
+suite against the embedded emulator first.
+Run: .venv/bin/python scripts/report_screenshot.py [reports/report.html] [--png first.png]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+from html.parser import HTMLParser
+from pathlib import Path
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--window-size=1280,900"]
+
+
+def chromium(*args: str) -> subprocess.CompletedProcess[str]:
+    binary = shutil.which("chromium") or shutil.which("chromium-browser")
+    if binary is None:
+        raise SystemExit("report_screenshot: chromium is not installed (apt-get install -y "
+                         "chromium)")
+    with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
+        return subprocess.run([binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
+                              capture_output=True, text=True, timeout=120, check=False)
+
+
+class FirstScreen(HTMLParser):
+    """The order of the landmarks in the rendered page, and where the environment table is."""
+
+    LANDMARKS = frozenset({"cf-banner", "cf-target", "clause-matrix", "environment",
+                           "results-table"})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.order: list[str] = []
+        self.open_details = 0
+        self.environment_collapsed = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs).get("id")
+        if tag == "details":
+            self.open_details += 1
+        if found in self.LANDMARKS:
+            self.order.append(found)
+            if found == "environment":
+                self.environment_collapsed = self.open_details > 0
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "details":
+            self.open_details -= 1
+
+
+def rendered_landmarks(report: Path) -> FirstScreen:
+    """The landmarks of the page after its scripts ran (Chromium's DOM, not the file)."""
+    done = chromium("--dump-dom", report.resolve().as_uri())
+    screen = FirstScreen()
+    screen.feed(done.stdout)
+    return screen
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("report", nargs="?", type=Path)
+    parser.add_argument("--png", type=Path, default=Path("reports/first-screen.png"))
+    args = parser.parse_args()
+    report = args.report
+    if report is None:
+        report = Path("reports/report.html")
+        subprocess.run([sys.executable, "-m", "conformance", "run", "--report-dir", "reports"],
+                       check=False)
+    args.png.parent.mkdir(parents=True, exist_ok=True)
+    chromium(f"--screenshot={args.png.resolve()}", report.resolve().as_uri())
+    screen = rendered_landmarks(report)
+    print(f"screenshot of the first screen: {args.png}")
+    print(f"landmarks in page order: {', '.join(screen.order)}")
+    print(f"environment table collapsed: {screen.environment_collapsed}")
+    leads = screen.order[:3] == ["cf-banner", "cf-target", "clause-matrix"]
+    return 0 if leads and screen.environment_collapsed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
