@@ -85,6 +85,11 @@ FAULT_COMPANIONS: dict[str, tuple[str, ...]] = {
     "delete-failed-refused": ("echo-key-in-errors",),
 }
 """Conforming variations a fault row runs with, where a fault alone would not show enough."""
+SUBJECTS: dict[str, tuple[str, str]] = {
+    # A fault at one status only must be judged at that status, and the report must say so.
+    "delete-accepted-while-indexing": ("DEL-TERMINAL-ONLY", "indexing"),
+}
+"""Rows whose summary.json must name a subject among a clause's subjects judged."""
 GONE = ("tasks-gone-404", "tasks-gone-410")
 """The tasks endpoints removed: the run's own exit path, one line, no wall of failures."""
 
@@ -249,6 +254,11 @@ def judge(outcome: Outcome) -> list[str]:
         if missing_rows := set(CLAUSES) - set(outcome.clause_outcomes):
             problems.append("clause(s) absent from summary.json: "
                             + ", ".join(sorted(missing_rows)))
+    if case.name in SUBJECTS:
+        clause_id, subject = SUBJECTS[case.name]
+        judged = outcome.summary.get("clauses", {}).get(clause_id, {}).get("subjects_judged", [])
+        if not any(subject in line for line in judged):
+            problems.append(f"{clause_id}: {subject!r} is not among the subjects judged: {judged}")
     if "advisory-headers" in case.names:
         found = outcome.summary.get("advisories") or {}
         if not {"deprecation", "sunset", "deprecation_link", "rate_limit_headers"} <= set(found):

@@ -285,7 +285,7 @@ def test_html_report_has_the_matrix_and_transcript_but_never_the_key(
     _run(pytester, emulator, second=True)
     html = (pytester.path / "reports" / "report.html").read_text()
     assert "clause-matrix" in html and "DEL-TERMINAL-ONLY" in html
-    assert "Conformance report" in html
+    assert "not conformant</span>" in html and "exit code 1" in html  # the banner
     assert "/tasks?page_limit=1" in html
     assert "curl -X DELETE http://target/tasks/x" in html
     for produced in (pytester.path / "reports").iterdir():

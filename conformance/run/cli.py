@@ -173,6 +173,19 @@ def _write_gone_summary(settings: Settings, message: str) -> None:
         "settings": settings.redacted()})
 
 
+def _package_dir(name: str) -> str:
+    """The directory of an importable package (``conformance.suite``), or a usage error."""
+    import importlib.util
+
+    try:
+        found = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        found = None
+    if found is None or not found.submodule_search_locations:
+        raise UsageError(f"--suite {name}: neither a path nor an importable package")
+    return str(Path(next(iter(found.submodule_search_locations))).resolve())
+
+
 def _pytest_args(args: argparse.Namespace, settings: Settings,
                  passthrough: Sequence[str]) -> list[str]:
     reports = settings.report_dir
@@ -182,7 +195,9 @@ def _pytest_args(args: argparse.Namespace, settings: Settings,
         target = [str(suite)]
         rootdir = suite if suite.is_dir() else suite.parent
     else:
-        target = ["--pyargs", args.suite]
+        # The package's suite by its path, not --pyargs: with no path among the arguments
+        # pytest would also load the conftests of the working directory's test* folders.
+        target = [_package_dir(args.suite)]
         rootdir = Path(conformance.__file__).resolve().parent.parent
     out = [
         # No cache, and no collection of unraisable exceptions: its forced garbage
