@@ -94,9 +94,8 @@ def _ready(raw: ApiClient, outsider: ApiClient | None, pool: Pool, provisioner: 
         return
     task = pool.tasks["doomed_ready"]
     try:
-        pool.read("doomed_ready", raw)
-        found.ready_refused = raw.delete_task(task.task_id)
-        found.ready_after_refusal = pool.read("doomed_ready", raw)
+        found.ready_refused, found.ready_after_refusal = _delete_between_reads(raw, pool,
+                                                                               "doomed_ready")
     except SubjectDestroyed as exc:
         found.ready_gone = str(exc)
         return
@@ -133,15 +132,23 @@ def _bystander(raw: ApiClient, pool: Pool, provisioner: Provisioner, found: Dele
     task = pool.tasks["probe"]
     found.bystander = task
     try:
-        pool.read("probe", raw)
-        found.bystander_refused = raw.delete_task(task.task_id)
-        found.bystander_after = pool.read("probe", raw)
+        found.bystander_refused, found.bystander_after = _delete_between_reads(raw, pool,
+                                                                               "probe")
     except SubjectDestroyed as exc:
         found.bystander_skipped = str(exc)
         return
     if found.bystander_refused.is_success:
         pool.destroyed("probe", "DEL-VIDEO-FIRST")
         provisioner.note_deleted("task", task.task_id)
+
+
+def _delete_between_reads(raw: ApiClient, pool: Pool,
+                          role: str) -> tuple[httpx.Response, httpx.Response]:
+    """The owner's delete of a pool task, with a read before it and the read after it that
+    judges it (SubjectDestroyed when the task vanished meanwhile)."""
+    pool.read(role, raw)
+    response = raw.delete_task(pool.tasks[role].task_id)
+    return response, pool.read(role, raw)
 
 
 def _stranger_tries(outsider: ApiClient, pool: Pool, provisioner: Provisioner,

@@ -91,7 +91,11 @@ def finding_text(exc: BaseException) -> str:
     if isinstance(exc, BaseExceptionGroup):
         parts = [finding_text(sub) for sub in exc.exceptions]
         notes = [str(n) for n in getattr(exc, "__notes__", ())]
-        return "\n\n".join([*parts, *notes])
+        # schemathesis ends a group's message with the request that reproduces it.
+        message = str(getattr(exc, "message", ""))
+        cut = message.find("Reproduce with")
+        reproduce = [message[cut:].strip()] if cut >= 0 else []
+        return "\n\n".join([*parts, *reproduce, *notes])
     clauses = ", ".join(violation_clauses(exc)) or "?"
     title = getattr(exc, "title", None) or type(exc).__name__
     message = getattr(exc, "message", None) or str(exc)
