@@ -20,7 +20,8 @@ import httpx
 from conformance.resources.ledger import Ledger, LedgerEntry
 from conformance.wire.client import ApiClient, TargetUnavailable
 
-__all__ = ["FINAL", "UPLOAD_MARKER", "SweepResult", "clean", "cleanup_ledger", "sweep"]
+__all__ = ["FINAL", "UPLOAD_MARKER", "SweepResult", "answer_json", "answer_line", "clean",
+           "cleanup_ledger", "is_gone", "sweep"]
 
 FINAL = frozenset({"ready", "failed"})
 UPLOAD_MARKER = re.compile(r"^conformance-[0-9A-Za-z_]+-(ready|failed)-\d+\.mp4$")

@@ -17,10 +17,11 @@ from typing import Any, Literal
 
 import httpx
 
+from conformance.resources.cleanup import is_gone
 from conformance.resources.errors import ProvisioningError, SubjectDestroyed
 from conformance.resources.probe import UnfinishedDeletes, probe_unfinished
 from conformance.resources.provisioning import CreatedTask, Provisioner
-from conformance.resources.watch import Watch, is_gone
+from conformance.resources.watch import Watch
 from conformance.settings import Settings
 from conformance.wire.client import ApiClient
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from conformance.resources.watch import FINAL, is_gone
+from conformance.resources.cleanup import FINAL, is_gone
 from conformance.wire.client import ApiClient
 
 __all__ = ["Attempt", "OtherTry", "UnfinishedDeletes", "probe_unfinished"]

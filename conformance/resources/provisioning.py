@@ -18,11 +18,11 @@ from typing import Any, Literal
 
 import httpx
 
-from conformance.resources.cleanup import FINAL, answer_json, answer_line, clean
+from conformance.resources.cleanup import FINAL, answer_json, answer_line, clean, is_gone
 from conformance.resources.errors import BudgetExceeded, ProvisioningError
 from conformance.resources.ledger import Ledger
 from conformance.resources.media import sample_video, undecodable_bytes
-from conformance.resources.watch import Watch, is_gone
+from conformance.resources.watch import Watch
 from conformance.settings import Settings
 from conformance.wire.client import ApiClient
 

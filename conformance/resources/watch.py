@@ -19,28 +19,16 @@ from typing import Any
 
 import httpx
 
-__all__ = ["Finding", "Watch", "is_gone"]
+from conformance.resources.cleanup import FINAL, is_gone
+
+__all__ = ["Finding", "Watch"]
 
 # Identity fields a delete of something else must leave alone. system_metadata is compared
 # only between two final reads: a target may fill it in while indexing.
 IDENTITY = ("_id", "index_id", "video_id", "created_at")
-FINAL = frozenset({"ready", "failed"})
 _TASK = re.compile(r"^/tasks/([^/?#]+)$")
 _VIDEO = re.compile(r"^/indexes/([^/?#]+)/videos/([^/?#]+)$")
 _INDEX = re.compile(r"^/indexes/([^/?#]+)$")
-
-
-def is_gone(response: httpx.Response) -> bool:
-    """The target says the task does not exist: 404, or 400 with code resource_not_exist."""
-    if response.status_code == 404:
-        return True
-    if response.status_code != 400:
-        return False
-    try:
-        body = response.json()
-    except ValueError:
-        return False
-    return isinstance(body, dict) and body.get("code") == "resource_not_exist"
 
 
 @dataclass(frozen=True)

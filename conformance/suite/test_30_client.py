@@ -20,11 +20,11 @@ from conformance.clientlib import ClientAdapter
 from conformance.clientlib import checks as client_checks
 from conformance.clientlib.checks import Outcome, call
 from conformance.properties.strategies import IMPOSSIBLE_PREFIX
+from conformance.resources.cleanup import is_gone
 from conformance.resources.errors import ProvisioningError, SubjectDestroyed
 from conformance.resources.pages import Listing
 from conformance.resources.pool import Pool, PoolTask
 from conformance.resources.provisioning import Provisioner
-from conformance.resources.watch import is_gone
 from conformance.wire.client import ApiClient
 from conformance.wire.transcript import Transcript
 

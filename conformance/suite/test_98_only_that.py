@@ -11,9 +11,10 @@ from __future__ import annotations
 import pytest
 
 from conformance.clauses import ContractViolation
+from conformance.resources.cleanup import is_gone
 from conformance.resources.pages import Listing
 from conformance.resources.provisioning import Provisioner
-from conformance.resources.watch import Finding, Watch, is_gone
+from conformance.resources.watch import Finding, Watch
 from conformance.run.state import Subjects
 from conformance.wire.client import ApiClient
 
