@@ -13,17 +13,11 @@ from typing import Any
 
 import httpx
 
+from conformance.resources.cleanup import answer_json
 from conformance.resources.errors import ProvisioningError
 from conformance.wire.client import ApiClient
 
 __all__ = ["Listing", "Walk", "page_size_for", "walk"]
-
-
-def _json(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
 
 
 @dataclass
@@ -42,9 +36,8 @@ class Walk:
         """The readable pages (200 with a data array), items that are objects only."""
         found = []
         for response in self.responses:
-            body = _json(response)
-            if response.status_code == 200 and isinstance(body, dict) \
-                    and isinstance(body.get("data"), list):
+            body = answer_json(response)
+            if response.status_code == 200 and isinstance(body.get("data"), list):
                 found.append({**body, "data": [i for i in body["data"] if isinstance(i, dict)]})
         return found
 
@@ -66,8 +59,8 @@ def walk(client: ApiClient, *, limit: int, budget: int, **params: Any) -> Walk:
     for number in range(1, budget + 1):
         response = client.list_tasks(page=number, page_limit=limit, **params)
         result.responses.append(response)
-        body = _json(response)
-        if response.status_code != 200 or not isinstance(body, dict) or not body.get("data"):
+        body = answer_json(response)
+        if response.status_code != 200 or not body.get("data"):
             return result
         info = body.get("page_info")
         total = info.get("total_page") if isinstance(info, dict) else None

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 import httpx
 
-from conformance.resources.cleanup import is_gone
+from conformance.resources.cleanup import answer_json, is_gone
 from conformance.resources.errors import ProvisioningError, SubjectDestroyed
 from conformance.resources.probe import UnfinishedDeletes, probe_unfinished
 from conformance.resources.provisioning import CreatedTask, Provisioner
@@ -187,8 +187,8 @@ class Pool:
             self.destroyed(role, "DEL-ONLY-THAT")
             raise SubjectDestroyed(f"the pool's {role} task {finding.what} (see DEL-ONLY-THAT)",
                                    "DEL-ONLY-THAT")
-        body = _json(response)
-        if response.status_code == 200 and isinstance(body, dict) and "status" in body:
+        body = answer_json(response)
+        if response.status_code == 200 and "status" in body:
             with self._lock:
                 task.reads.append(str(body["status"]))
         return response
@@ -201,10 +201,3 @@ class Pool:
             probed = [s for s in self.unfinished.observed if s not in ("gone", "unreadable")]
             seen = [*probed, *seen]
         return [*seen, *task.reads]
-
-
-def _json(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from conformance.resources.cleanup import FINAL, is_gone
+from conformance.resources.cleanup import FINAL, answer_json, is_gone
 from conformance.wire.client import ApiClient
 
 __all__ = ["Attempt", "OtherTry", "UnfinishedDeletes", "probe_unfinished"]
@@ -90,11 +90,7 @@ class UnfinishedDeletes:
 
 
 def _read_status(response: httpx.Response) -> str | None:
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    status = body.get("status") if isinstance(body, dict) else None
+    status = answer_json(response).get("status")
     return status if response.status_code == 200 and isinstance(status, str) else None
 
 
