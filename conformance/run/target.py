@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from conformance.resources.cleanup import answer_json
 from conformance.run.report import EXIT_ENDPOINTS_GONE
 from conformance.settings import Settings
 
@@ -92,15 +93,8 @@ def preflight(settings: Settings, timeout: float = PREFLIGHT_TIMEOUT) -> None:
 def _endpoint_gone(response: httpx.Response) -> bool:
     """The answer says the endpoint itself is gone, not a resource: 410, or 404 with code
     ``endpoint_not_exists``."""
-    if response.status_code == 410:
-        return True
-    if response.status_code != 404:
-        return False
-    try:
-        body = response.json()
-    except ValueError:
-        return False
-    return isinstance(body, dict) and body.get("code") == "endpoint_not_exists"
+    return response.status_code == 410 or (
+        response.status_code == 404 and answer_json(response).get("code") == "endpoint_not_exists")
 
 
 def _tasks_endpoints_gone(settings: Settings, headers: dict[str, str], timeout: float) -> None:
