@@ -17,8 +17,9 @@ from schemathesis import GenerationMode
 from schemathesis.core.transport import Response
 from schemathesis.specs.openapi.checks import ignored_auth
 
+from conformance.checks.answers import json_body
 from conformance.properties.generation import operation_id
-from conformance.properties.judging import DELETES, Grant, contract_checks, json_body
+from conformance.properties.judging import DELETES, Grant, contract_checks
 from conformance.resources.errors import BudgetExceeded
 from conformance.resources.ledger import Ledger
 from conformance.resources.media import sample_video, undecodable_bytes

@@ -3,7 +3,6 @@ the clause each failed check names."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ import httpx
 from schemathesis.core.failures import CustomFailure, Failure, FailureGroup
 
 from conformance import checks
+from conformance.checks.answers import json_body
 from conformance.clauses import ContractViolation
 from conformance.properties.generation import operation_id
 from conformance.properties.hints import breaks_only_hints
@@ -20,7 +20,7 @@ from conformance.resources.watch import Watch
 from conformance.run.state import register_violation_mapper
 from conformance.wire.transcript import Exchange
 
-__all__ = ["DELETES", "Grant", "clause_for", "contract_checks", "failure_clauses", "json_body",
+__all__ = ["DELETES", "Grant", "clause_for", "contract_checks", "failure_clauses",
            "naming_clauses"]
 
 # Clause a failure of each kind means, by operation (see clause_for).
@@ -188,11 +188,3 @@ def _as_httpx(response: Any, exchange: Exchange | None) -> httpx.Response:
     if exchange is not None:
         answer.extensions["conformance.exchange"] = exchange
     return answer
-
-
-def json_body(response: Any) -> Any:
-    """A schemathesis response's JSON body, or None."""
-    try:
-        return json.loads(response.content)
-    except ValueError:
-        return None
