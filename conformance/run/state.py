@@ -42,6 +42,10 @@ class Subjects:
 
     judged: dict[str, list[str]] = field(default_factory=dict)
     partial: dict[str, list[str]] = field(default_factory=dict)
+    unjudged: dict[str, list[str]] = field(default_factory=dict)
+    """Per clause, the subjects that could not tell a right answer from a wrong one (a filter
+    with nothing to leave out, a sort whose keys agree, a single page), and why: reported as
+    "not judged", never as passed."""
 
     def add(self, clause_id: str, text: str) -> None:
         """Add one subject; ``"head: item"`` joins an earlier subject with the same head
@@ -63,6 +67,15 @@ class Subjects:
         shown = self.partial.setdefault(clause_id, [])
         if reason not in shown:
             shown.append(reason)
+
+    def not_judged(self, clause_id: str, subject: str, reason: str) -> None:
+        """``subject`` of ``clause_id`` was looked at but could not have shown the clause
+        failing (``reason``, in words): the report says "not judged", never "passed"."""
+        clause(clause_id)
+        shown = self.unjudged.setdefault(clause_id, [])
+        line = f"{subject}: {reason}"
+        if line not in shown:
+            shown.append(line)
 
 
 @dataclass
