@@ -27,7 +27,14 @@ from conformance.resources.provisioning import Provisioner
 from conformance.resources.watch import Watch
 from conformance.settings import Settings
 from conformance.wire.politeness import Pacer, wait_after_429
-from conformance.wire.transcript import DEFAULT_KEY_VARIABLE, Exchange, Redactor, Transcript
+from conformance.wire.transcript import (
+    BODY_KEPT,
+    DEFAULT_KEY_VARIABLE,
+    Exchange,
+    Redactor,
+    Transcript,
+    shorten,
+)
 
 __all__ = ["IMPOSSIBLE_PREFIX", "LIVE_TASK_ALLOWANCE",
            "LOOPBACK_TASK_ALLOWANCE", "Guard"]
@@ -298,12 +305,14 @@ class Guard:
         elif request.body:
             raw = request.body
             text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+        body = response.content.decode("utf-8", "replace")
         exchange = Exchange(
             method=str(request.method), url=self._scrub(str(request.url)),
             request_headers=headers, request_body=self._scrub(text[:2000]),
             status=response.status_code,
             response_headers={k: self._scrub(", ".join(v)) for k, v in response.headers.items()},
-            response_body=self._scrub(response.content[:2000].decode("utf-8", "replace")),
+            response_body=self._scrub(shorten(body, BODY_KEPT)),
+            response_truncated=len(body) > BODY_KEPT,
             elapsed_ms=round(response.elapsed * 1000, 1), key_label=label, form=form,
             files=files, json_body=bool(text), attempt=attempt)
         self.transcript.append(exchange)

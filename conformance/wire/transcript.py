@@ -15,11 +15,13 @@ from typing import Any
 
 import httpx
 
-__all__ = ["DEFAULT_KEY_VARIABLE", "Exchange", "Redactor", "Transcript", "key_variable",
-           "record_exchange", "shorten", "summarise_request"]
+__all__ = ["BODY_KEPT", "DEFAULT_KEY_VARIABLE", "Exchange", "Redactor", "Transcript",
+           "key_variable", "record_exchange", "shorten", "summarise_request"]
 
 DEFAULT_KEY_VARIABLE = "$TWELVELABS_API_KEY"
 _KEY_VARIABLES = {"second": "$TWELVELABS_SECOND_API_KEY"}
+BODY_KEPT = 65536
+"""Characters of an answer's body the transcript keeps whole (reports show less)."""
 _CURL_SKIP = frozenset({"host", "accept", "accept-encoding", "connection", "user-agent",
                         "content-length", "content-type", "x-api-key"})
 
@@ -49,6 +51,9 @@ class Exchange:
     json_body: bool = False
     attempt: int = 0
     error: str | None = None
+    response_truncated: bool = False
+    """The answer's body was longer than BODY_KEPT characters and is kept shortened: it can
+    no longer be judged from the transcript (only what was received whole is)."""
     # Exchanges are made the moment their answer arrives; RATE-LIMIT measures the gap between
     # a 429 and the next send from these.
     received_at: float = field(default_factory=time.monotonic)
@@ -136,7 +141,8 @@ def record_exchange(request: httpx.Request, kwargs: dict[str, Any],
         status=None if response is None else response.status_code,
         response_headers={} if response is None else
         {k: scrub(v) for k, v in response.headers.items()},
-        response_body="" if response is None else scrub(shorten(response.text)),
+        response_body="" if response is None else scrub(shorten(response.text, BODY_KEPT)),
+        response_truncated=response is not None and len(response.text) > BODY_KEPT,
         elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
         key_label=key_label, attempt=attempt,
         error=None if error is None else scrub(error))
