@@ -30,7 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from conformance.clauses import CLAUSES, Strictness
-from conformance.emulator.faults import FAULTS, VARIATIONS
+from conformance.emulator.faults import FAULTS
+from conformance.emulator.variations import VARIATIONS
 
 PROFILE = "ci"
 FAULT_PROFILE = "quick"

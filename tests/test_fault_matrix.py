@@ -22,7 +22,8 @@ import fault_matrix as fm
 import pytest
 
 from conformance.clauses import CLAUSES
-from conformance.emulator.faults import FAULTS, VARIATIONS
+from conformance.emulator.faults import FAULTS
+from conformance.emulator.variations import VARIATIONS
 
 # Rows the suite currently gets wrong, each reported to the suite's owner; strict, so a fix
 # turns the row red until the entry goes.

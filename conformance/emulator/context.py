@@ -1,4 +1,4 @@
-"""What every handler needs: the store, the switches, the accounts, and the request prelude."""
+"""What every handler needs: the store, the rules, the accounts and the request prelude."""
 
 from __future__ import annotations
 
@@ -6,40 +6,18 @@ import itertools
 import math
 import os
 import threading
-import time
-from email.utils import formatdate
+from collections.abc import Iterable
 
 from starlette.requests import Request
-from starlette.responses import Response
 
+from conformance.emulator.asks import Answer, CallAsk, Caller, ThrottleAsk
 from conformance.emulator.connections import Drops
-from conformance.emulator.errors import ApiError
-from conformance.emulator.faults import Switches
+from conformance.emulator.model import DomainError
 from conformance.emulator.store import Store, account_id
+from conformance.emulator.variations import Switches
 
-RATE_LIMIT_ENV = "CONFORMANCE_EMULATOR_RATE_LIMIT_EVERY"
-STORM_ENV = "CONFORMANCE_EMULATOR_STORM_EVERY"
 LATENCY_ENV = "CONFORMANCE_EMULATOR_LATENCY"
-ADVISORY_LIMIT = 600  # the X-Ratelimit-Limit of advisory-headers, per 60-second window
-# A suite run sends a few hundred requests: one in 25 turned away is a dozen or so 429s, each
-# costing the run a second's wait, instead of the dozens a smaller period cost.
-DEFAULT_RATE_LIMIT_EVERY = 25
-# A storm is six 429s in a row: one more than a client that gives up after five retries takes.
-# Every 200th request starts one, so a ci run (about 1,000 requests, most of them the property
-# tests') meets four or five, a few seconds of waiting each.
-STORM_LENGTH = 6
-DEFAULT_STORM_EVERY = 200
-
-
-def rate_limit_every(name: str = RATE_LIMIT_ENV, default: int = DEFAULT_RATE_LIMIT_EVERY,
-                     minimum: int = 2) -> int:
-    """A rate-limit period from the environment; a bad value is a ValueError saying so."""
-    text = os.environ.get(name, "").strip()
-    if not text:
-        return default
-    if not text.isascii() or not text.isdigit() or int(text) < minimum:
-        raise ValueError(f"{name} must be a whole number of at least {minimum}, got {text!r}")
-    return int(text)
+LOOK_ALIKE_CUT = 3  # keys shorter by up to this many characters count as truncated
 
 
 def latency_from_env() -> float:
@@ -56,81 +34,66 @@ def latency_from_env() -> float:
     return seconds
 
 
+class KeyBook:
+    """Which account a key names, and what a wrong key resembles, from digests only: the
+    keys themselves are not kept past start-up."""
+
+    def __init__(self, keys: Iterable[str]) -> None:
+        keys = list(keys)
+        self.first = account_id(keys[0])
+        self._valid = {account_id(k): account_id(k) for k in keys}
+        self._lengths = sorted({len(k) for k in keys})
+        self._folded = {account_id(k.casefold()): account_id(k) for k in keys}
+        self._cut = {account_id(k[:-n]): account_id(k) for k in keys
+                     for n in range(1, LOOK_ALIKE_CUT + 1) if len(k) > n}
+
+    def classify(self, key: str | None) -> tuple[str, str | None]:
+        """The key's kind (valid, missing, empty, suffix, truncated, case, unknown) and the
+        account it names or resembles."""
+        if key is None:
+            return "missing", None
+        if not key:
+            return "empty", None
+        digest = account_id(key)
+        if digest in self._valid:
+            return "valid", self._valid[digest]
+        if digest in self._cut:
+            return "truncated", self._cut[digest]
+        for length in self._lengths:  # a valid key with something after it
+            prefix = account_id(key[:length])
+            if length < len(key) and prefix in self._valid:
+                return "suffix", self._valid[prefix]
+        folded = account_id(key.casefold())
+        if folded in self._folded:
+            return "case", self._folded[folded]
+        return "unknown", None
+
+
 class Context:
     def __init__(self, store: Store, switches: Switches, api_keys: tuple[str, ...]) -> None:
         self.store = store
+        self.rules = store.rules
         self.sw = switches
-        # digests only: the keys themselves are not kept past start-up
-        self._accounts = {account_id(k): account_id(k) for k in api_keys}
-        self._first = account_id(api_keys[0])
+        self.keys = KeyBook(api_keys)
         self._counter = itertools.count(1)
         self._count_lock = threading.Lock()
-        limiting = switches.variation("rate-limit") or switches.variation("rate-limit-bodiless")
-        self.rate_every = rate_limit_every() if limiting else DEFAULT_RATE_LIMIT_EVERY
-        self.storm_every = (rate_limit_every(STORM_ENV, DEFAULT_STORM_EVERY, STORM_LENGTH + 1)
-                            if switches.variation("rate-limit-storms") else 0)
-        self._advised = itertools.count()
         self.drops = Drops()  # requests keep-alive-drops closed unanswered
 
     def now(self) -> float:
         return self.store.clock.now()
 
-    def rate_limited(self) -> Response | None:
-        """Under a rate-limit variation, every Nth request is turned away before anything else;
-        under rate-limit-storms, every Nth starts a run of STORM_LENGTH 429s."""
-        bodiless = self.sw.variation("rate-limit-bodiless")
-        periodic = bodiless or self.sw.variation("rate-limit")
-        if not (periodic or self.storm_every):
+    def throttle(self) -> Answer | None:
+        """A request turned away before anything else (a 429 of a rate-limit variation)."""
+        if self.rules.pristine("throttle"):
             return None
         with self._count_lock:
             n = next(self._counter)
-        if self.storm_every and n >= self.storm_every and n % self.storm_every < STORM_LENGTH:
-            return _storm_answer(n % self.storm_every % 3)
-        if not periodic or n % self.rate_every:
-            return None
-        if bodiless:
-            return _too_many(date=True)
-        raise ApiError(429, "too_many_requests", "Too many requests; retry after 1 second.",
-                       {"Retry-After": "1"})
+        limited = self.rules.throttle(ThrottleAsk(n))
+        if isinstance(limited, DomainError):
+            raise limited
+        return limited
 
-    def advisory_headers(self) -> dict[str, str]:
-        """Deprecation (RFC 9745), Sunset and rate-limit headers, the count going down with
-        every answer and starting over after each window of ADVISORY_LIMIT."""
-        with self._count_lock:
-            n = next(self._advised)
-        return {
-            "Deprecation": "@1798761600",
-            "Sunset": "Fri, 01 Jan 2027 00:00:00 GMT",
-            "Link": '<https://docs.twelvelabs.io/v1.3/api-reference/tasks>; rel="deprecation"',
-            "X-Ratelimit-Limit": str(ADVISORY_LIMIT),
-            "X-Ratelimit-Remaining": str(ADVISORY_LIMIT - 1 - n % ADVISORY_LIMIT),
-            "X-Ratelimit-Reset": "60",
-        }
-
-    def authenticate(self, request: Request, operation: str) -> str:
-        """The caller's account, or 401 before any other check."""
-        key = request.headers.get("x-api-key")
-        if key is None:
-            if operation == "delete_task" and self.sw.fault("delete-without-key-accepted"):
-                return self._first
-            if operation == "list_tasks" and self.sw.fault("list-without-key-accepted"):
-                return self._first
-            raise ApiError(401, "api_key_invalid", "The x-api-key header is missing.")
-        account = self._accounts.get(account_id(key))
-        if account is None:
-            status = 403 if self.sw.fault("invalid-key-403") else 401
-            raise ApiError(status, "api_key_invalid", "The API key is invalid or expired.")
-        return account
-
-
-def _too_many(*, date: bool) -> Response:
-    """A bodiless 429, with an HTTP-date Retry-After or with none."""
-    headers = {"Retry-After": formatdate(time.time() + 1, usegmt=True)} if date else {}
-    return Response(status_code=429, headers=headers)
-
-
-def _storm_answer(turn: int) -> Response:
-    if turn == 1:
-        raise ApiError(429, "too_many_requests", "Too many requests; retry after 1 second.",
-                       {"Retry-After": "1"})
-    return _too_many(date=turn == 2)
+    def authenticate(self, request: Request, operation: str) -> Caller:
+        """Whose request it is, as the rules decide from the kind of key it carries."""
+        kind, account = self.keys.classify(request.headers.get("x-api-key"))
+        return self.rules.caller(CallAsk(operation, kind, account, self.keys.first))

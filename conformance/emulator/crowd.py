@@ -26,9 +26,9 @@ def populate(store: Store, accounts: Sequence[str], rng: random.Random) -> None:
     indexes = [store.create_index(first, f"archive-{i}", []).id for i in range(EARLIER_INDEXES)]
     ready, broken = Probe(None, 12.0, 1280, 720), Probe("video_file_broken")
     for n in range(EARLIER_TASKS):
-        store.create_task(first, indexes[n % EARLIER_INDEXES], filename=f"archive-{n:05d}.mp4",
-                          probe=broken if rng.random() < 0.1 else ready,
-                          at=now - SPREAD + n * SPREAD / EARLIER_TASKS - 60.0)
+        store.add_task(first, indexes[n % EARLIER_INDEXES], filename=f"archive-{n:05d}.mp4",
+                       probe=broken if rng.random() < 0.1 else ready,
+                       at=now - SPREAD + n * SPREAD / EARLIER_TASKS - 60.0)
 
 
 def start_others(store: Store, accounts: Sequence[str], rng: random.Random) -> threading.Event:
@@ -55,8 +55,8 @@ def _work(ref: weakref.ReferenceType[Store], places: list[tuple[str, str]],
             if len(mine) < KEPT or rng.random() < 0.5:
                 probe = Probe("video_file_broken") if rng.random() < 0.3 else Probe(
                     None, rng.choice((6.0, 30.0, 95.5)), 1920, 1080)
-                mine.append(store.create_task(account, index_id, probe=probe,
-                                              filename=f"meeting-{rng.randrange(10**6)}.mp4"))
+                mine.append(store.add_task(account, index_id, probe=probe,
+                                           filename=f"meeting-{rng.randrange(10**6)}.mp4"))
             else:
                 _delete_one(store, mine)
         except DomainError:

@@ -11,7 +11,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from conformance.emulator.faults import Switches
+from conformance.emulator.variations import Switches
 
 _BODILESS = frozenset({204, 304})
 

@@ -10,163 +10,146 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from conformance.emulator import parsing
+from conformance.emulator import parsing, views
+from conformance.emulator.asks import Answer, CreatedAsk, IdAsk
 from conformance.emulator.context import Context
-from conformance.emulator.errors import ApiError, error_response, from_domain, invalid, missing
-from conformance.emulator.model import DomainError, NotFound
-from conformance.emulator.render import json_response, no_content, page_body, task_body
+from conformance.emulator.errors import ApiError, error_response
+from conformance.emulator.model import DomainError, new_id
+from conformance.emulator.render import answer_response, json_response, page_body, task_body
 
-_ID = re.compile(r"[0-9a-f]{24}")
-TASK_OPERATIONS = frozenset({"create_task", "list_tasks", "retrieve_task", "delete_task"})
-_UPPERCASE_ID = re.compile(r"(?=.*[A-F])[0-9a-fA-F]{24}")
+_WELL_FORMED = re.compile(r"[0-9a-f]{24}")
+_HEX = re.compile(r"[0-9a-fA-F]+")
 Handler = Callable[[Request, Context, str], Awaitable[Response]]
 
 
 def operation(fn: Handler) -> Callable[[Request], Awaitable[Response]]:
-    """Rate limit, authenticate, then run the handler; every failure becomes an envelope."""
-    on_tasks = fn.__name__ in TASK_OPERATIONS
+    """Throttle, authenticate, then run the handler; every failure becomes an envelope."""
+    name = fn.__name__
 
     @functools.wraps(fn)
     async def endpoint(request: Request) -> Response:
         ctx: Context = request.app.state.emulator
-        response = await _answer(request, ctx)
-        if on_tasks and ctx.sw.variation("advisory-headers"):
-            response.headers.update(ctx.advisory_headers())
+        key = request.headers.get("x-api-key")
+        try:
+            response = await _answer(request, ctx)
+        except DomainError as error:
+            response = error_response(error, ctx.rules, name, key)
+        extra = ctx.rules.headers(name)
+        if extra:
+            response.headers.update(extra)
         return response
 
     async def _answer(request: Request, ctx: Context) -> Response:
-        try:
-            limited = ctx.rate_limited()
-            if limited is not None:
-                return limited
-            account = ctx.authenticate(request, fn.__name__)
-            if on_tasks:
-                _refuse_removed(ctx)
-            return await fn(request, ctx, account)
-        except DomainError as error:
-            return error_response(from_domain(error, ctx.sw), ctx.sw,
-                                  request.headers.get("x-api-key"))
-        except ApiError as error:
-            return error_response(error, ctx.sw, request.headers.get("x-api-key"))
+        limited = ctx.throttle()
+        if limited is not None:
+            return answer_response(limited, ctx.rules)
+        caller = ctx.authenticate(request, name)
+        if caller.account is None:
+            raise caller.refusal or ApiError(401, "api_key_invalid", "Not allowed.", kind="auth")
+        gone = ctx.rules.served(name)
+        if gone is not None:
+            raise gone
+        response = await fn(request, ctx, caller.account)
+        if caller.refusal is not None:  # acted, and then refused (a rule's harm)
+            raise caller.refusal
+        return response
 
     return endpoint
 
 
-def _refuse_removed(ctx: Context) -> None:
-    """The tasks-gone variations: the endpoints were withdrawn (the key is still checked first)."""
-    if ctx.sw.variation("tasks-gone-404"):
-        raise ApiError(404, "endpoint_not_exists", "The /tasks endpoints no longer exist.")
-    if ctx.sw.variation("tasks-gone-410"):
-        raise ApiError(410, "endpoint_removed", "The /tasks endpoints have been removed.")
+def id_kind(text: str) -> str:
+    """How a path ID looks: well-formed, or which kind of malformed (asks.ID_KINDS)."""
+    if _WELL_FORMED.fullmatch(text):
+        return "well-formed"
+    if text.strip() != text and _WELL_FORMED.fullmatch(text.strip()):
+        return "spaced"
+    if len(text) == 24 and _HEX.fullmatch(text):
+        return "uppercase"
+    if len(text) == 25 and (_WELL_FORMED.fullmatch(text[:24]) or _WELL_FORMED.fullmatch(text[1:])):
+        return "extra-char"
+    if len(text) == 23 and _WELL_FORMED.fullmatch(text + "0"):
+        return "missing-char"
+    if not text.isascii():
+        return "non-ascii"
+    if len(text) == 24:
+        return "non-hex"
+    return "short" if len(text) < 24 else "long"
 
 
-def path_id(request: Request, name: str, ctx: Context) -> str:
-    value = request.path_params[name]
-    if not _ID.fullmatch(value):
-        if ctx.sw.variation("malformed-id-404"):
-            raise ApiError(404, "resource_not_exist", f"No resource has the ID {value[:64]!r}.")
-        raise invalid(f"The {name} parameter must be 24 lowercase hexadecimal characters.")
-    return value
+def path_id(request: Request, name: str, ctx: Context, account: str,
+            operation: str) -> str | Answer:
+    """The path parameter ``name`` as an ID, or the answer the rules give a malformed one."""
+    text = request.path_params[name]
+    result = ctx.rules.path_id(IdAsk(operation, name, text, id_kind(text),
+                                     lambda: ctx.store.near(account, text)))
+    if isinstance(result, DomainError):
+        raise result
+    return result
 
 
 @operation
 async def create_task(request: Request, ctx: Context, account: str) -> Response:
-    form = await parsing.task_form(request, ctx.sw)
-    index_id = form.index_id
-    if index_id is None and not ctx.sw.fault("create-without-index-accepted"):
-        raise missing("index_id")
-    if index_id is not None and not _ID.fullmatch(index_id):
-        raise invalid("The index_id parameter must be 24 lowercase hexadecimal characters.")
-    task = ctx.store.create_task(account, index_id, filename=form.filename, probe=form.probe,
-                                 enable_stream=form.enable_stream,
+    form = await parsing.task_form(request)
+    task = ctx.store.create_task(account, form.index_id, source=form.source, probe=form.probe,
+                                 filename=form.filename, enable_stream=form.enable_stream,
                                  user_metadata=form.user_metadata)
-    body = {"_id": task.id} if ctx.sw.fault("create-omits-video-id") else {
-        "_id": task.id, "video_id": task.video_id}
-    return json_response(body, ctx.sw, status=201 if ctx.sw.fault("create-201") else 200)
+    body = ({"_id": task.id, "video_id": task.video_id} if task is not None
+            else {"_id": new_id(), "video_id": new_id()})  # a pretended create
+    return answer_response(ctx.rules.created_answer(CreatedAsk("create_task", body)), ctx.rules)
 
 
 @operation
 async def list_tasks(request: Request, ctx: Context, account: str) -> Response:
-    query = parsing.list_query(request, ctx.sw)
-    if ctx.sw.fault("list-ignores-status-filter"):
-        query = parsing.replace(query, statuses=None)
-    if ctx.sw.fault("list-sort-ignored"):
-        query = parsing.replace(query, descending=True)
-    shifted = query
-    if ctx.sw.fault("list-duplicates-across-pages") and query.page > 1:
-        shifted = parsing.replace(query, offset=(query.page - 1) * query.page_limit - 1)
-    items, total, now = ctx.store.list_tasks(account, shifted)
-    if not items and total and query.page > 1 and ctx.sw.fault("list-never-empty-page"):
-        last = -(-total // query.page_limit)
-        items, total, now = ctx.store.list_tasks(account, parsing.replace(query, page=last))
+    query = parsing.list_query(request, ctx.rules.query_policy())
+    items, info, now = views.list_page(ctx.store, account, query)
     # rendered as of the instant the filters saw, so a status filter and its items agree
-    return json_response(page_body(items, total, query.page, query.page_limit, now, ctx.sw),
-                         ctx.sw)
+    return json_response(page_body(items, info, now, ctx.rules), ctx.rules)
 
 
 @operation
 async def retrieve_task(request: Request, ctx: Context, account: str) -> Response:
-    task_id = path_id(request, "task_id", ctx)
-    try:
-        task = ctx.store.get_task(account, task_id)
-    except NotFound:
-        _refuse_foreign(ctx, account, task_id)
-        if ctx.sw.fault("server-error-on-unknown-retrieve") and not ctx.store.ever_existed(
-                task_id):
-            raise ApiError(500, "internal_error", "Unexpected lookup failure.") from None
-        raise
-    return json_response(task_body(task, ctx.now(), ctx.sw), ctx.sw)
+    task_id = path_id(request, "task_id", ctx, account, "retrieve_task")
+    if isinstance(task_id, Answer):
+        return answer_response(task_id, ctx.rules)
+    found = ctx.store.retrieve(account, task_id)
+    if isinstance(found, Answer):
+        return answer_response(found, ctx.rules)
+    return json_response(task_body(found, ctx.now(), ctx.rules, "retrieve"), ctx.rules)
 
 
 @operation
 async def delete_task(request: Request, ctx: Context, account: str) -> Response:
-    try:
-        task_id = path_id(request, "task_id", ctx)
-    except ApiError:
-        value = request.path_params["task_id"]
-        if ctx.sw.fault("malformed-id-accepted") or (
-                ctx.sw.fault("uppercase-id-accepted") and _UPPERCASE_ID.fullmatch(value)):
-            return no_content(ctx.sw)
-        raise
-    try:
-        status = ctx.store.delete_task(account, task_id)
-    except NotFound:
-        _refuse_foreign(ctx, account, task_id)
-        raise
-    if ctx.sw.fault("delete-200-empty-object") or (
-            ctx.sw.fault("delete-failed-200") and status == "failed"):
-        return json_response({}, ctx.sw)
-    if ctx.sw.fault("delete-204-with-body"):
-        return Response(status_code=204, headers={"content-length": "2"})
-    return no_content(ctx.sw)
-
-
-def _refuse_foreign(ctx: Context, account: str, task_id: str) -> None:
-    if ctx.sw.variation("foreign-id-403") and ctx.store.belongs_to_another(account, task_id):
-        raise ApiError(403, "resource_not_exist", "The task belongs to another account.")
+    task_id = path_id(request, "task_id", ctx, account, "delete_task")
+    if isinstance(task_id, Answer):
+        return answer_response(task_id, ctx.rules)
+    return answer_response(ctx.store.delete_task(account, task_id), ctx.rules)
 
 
 @operation
 async def delete_video(request: Request, ctx: Context, account: str) -> Response:
-    ctx.store.delete_video(account, path_id(request, "index_id", ctx),
-                           path_id(request, "video_id", ctx))
-    if ctx.sw.fault("video-delete-204-with-length"):
-        return Response(status_code=204, headers={"content-length": "2"})
-    return no_content(ctx.sw)
+    index_id = path_id(request, "index_id", ctx, account, "delete_video")
+    video_id = path_id(request, "video_id", ctx, account, "delete_video")
+    for given in (index_id, video_id):
+        if isinstance(given, Answer):
+            return answer_response(given, ctx.rules)
+    assert isinstance(index_id, str) and isinstance(video_id, str)
+    return answer_response(ctx.store.delete_video(account, index_id, video_id), ctx.rules)
 
 
 @operation
 async def create_index(request: Request, ctx: Context, account: str) -> Response:
     name, models = parsing.index_body(await parsing.json_body(request))
     index = ctx.store.create_index(account, name, models)
-    status = 200 if ctx.sw.variation("index-create-200") else 201
-    return json_response({"_id": index.id}, ctx.sw, status=status)
+    return answer_response(ctx.rules.created_answer(CreatedAsk("create_index",
+                                                               {"_id": index.id})), ctx.rules)
 
 
 @operation
 async def delete_index(request: Request, ctx: Context, account: str) -> Response:
-    ctx.store.delete_index(account, path_id(request, "index_id", ctx))
-    return no_content(ctx.sw)
+    index_id = path_id(request, "index_id", ctx, account, "delete_index")
+    if isinstance(index_id, Answer):
+        return answer_response(index_id, ctx.rules)
+    return answer_response(ctx.store.delete_index(account, index_id), ctx.rules)
 
 
 async def not_found(request: Request, exc: Exception) -> Response:
@@ -176,17 +159,16 @@ async def not_found(request: Request, exc: Exception) -> Response:
     headers: dict[str, Any] = dict(getattr(exc, "headers", None) or {})
     key = request.headers.get("x-api-key")
     if status == 405:
-        return error_response(ApiError(405, "method_not_allowed", f"{request.method} is not "
-                                       "allowed here.", headers), ctx.sw, key)
-    if status == 404:
-        return error_response(ApiError(404, "resource_not_exist", "No such endpoint."), ctx.sw,
-                              key)
-    return error_response(ApiError(status, "parameter_invalid", str(getattr(exc, "detail", ""))
-                                   or "Bad request.", headers), ctx.sw, key)
+        error = ApiError(405, "method_not_allowed", f"{request.method} is not allowed here.",
+                         headers, kind="route")
+    elif status == 404:
+        error = ApiError(404, "resource_not_exist", "No such endpoint.", kind="route")
+    else:
+        error = ApiError(status, "parameter_invalid", str(getattr(exc, "detail", ""))
+                         or "Bad request.", headers, kind="route")
+    return error_response(error, ctx.rules, "route", key)
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
     return JSONResponse({"code": "internal_error", "message": "The emulator failed: "
                          f"{type(exc).__name__}"}, status_code=500)
-
-

@@ -14,13 +14,27 @@ from conformance.emulator.lifecycle import Schedule
 
 
 class DomainError(Exception):
-    def __init__(self, code: str, message: str) -> None:
+    """An answer other than success; ``status`` and ``kind`` (what went wrong, for the rules
+    that pick errors by it) default per subclass."""
+
+    status = 400
+    kind = "invalid"
+
+    def __init__(self, code: str, message: str, *, status: int | None = None,
+                 kind: str | None = None) -> None:
         super().__init__(message)
         self.code, self.message = code, message
+        if status is not None:
+            self.status = status
+        if kind is not None:
+            self.kind = kind
 
 
 class NotFound(DomainError):
     """The resource does not exist for this account (never existed, deleted, or foreign)."""
+
+    status = 404
+    kind = "unknown-id"
 
 
 class Invalid(DomainError):
@@ -30,9 +44,13 @@ class Invalid(DomainError):
 class Refused(DomainError):
     """The request is understood but the resource's state forbids it."""
 
+    kind = "refusal"
+
 
 class Forbidden(DomainError):
     """The caller may not act on the resource (only a fault answers this)."""
+
+    status = 403
 
 
 def new_id() -> str:
@@ -90,7 +108,9 @@ class ListQuery:
     created_at: float | None = None
     updated_at: float | None = None
     offset: int | None = None
-    """Where the page starts, when not at ``(page - 1) * page_limit`` (a fault shifts it)."""
+    """Where the page starts, when not at ``(page - 1) * page_limit`` (a rule shifts it)."""
+    span: int | None = None
+    """How many items the page holds, when not ``page_limit`` (a rule changes it)."""
 
     def unfiltered(self) -> bool:
         """No filter at all: the account's whole list (paging and sorting aside)."""
@@ -100,4 +120,4 @@ class ListQuery:
 
     def window(self) -> tuple[int, int]:
         start = (self.page - 1) * self.page_limit if self.offset is None else self.offset
-        return start, start + self.page_limit
+        return start, start + (self.page_limit if self.span is None else self.span)

@@ -15,8 +15,8 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 
+from conformance.emulator.asks import QueryPolicy
 from conformance.emulator.errors import ApiError, invalid, missing
-from conformance.emulator.faults import Switches
 from conformance.emulator.lifecycle import STATUSES
 from conformance.emulator.media import Probe, probe_upload, probe_url
 from conformance.emulator.model import ListQuery
@@ -26,8 +26,6 @@ MAX_FIELD = 64 * 1024
 MAX_JSON = 1024 * 1024
 MAX_PAGE_LIMIT = 50
 MAX_QUERY_NUMBER = 2**31 - 1
-# tight-query-bounds: stricter maxima than the spec's hints, as a live target may have
-TIGHT_BOUNDS = {"page": 10_000, "width": 10_000, "height": 10_000, "duration": 86_400}
 _INTEGER = re.compile(r"-?[0-9]+")
 _KINDS = {int: "an integer", float: "a number"}
 _DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
@@ -41,7 +39,8 @@ replace = dataclasses.replace
 class TaskForm:
     index_id: str | None
     filename: str
-    probe: Probe
+    source: str  # file | url | none
+    probe: Probe | None
     enable_stream: bool
     user_metadata: dict[str, Any] | None
 
@@ -64,7 +63,7 @@ def _capped(request: Request, limit: int, what: str) -> Request:
     return Request(request.scope, receive)
 
 
-async def task_form(request: Request, sw: Switches) -> TaskForm:
+async def task_form(request: Request) -> TaskForm:
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in ("multipart/form-data", "application/x-www-form-urlencoded"):
         raise invalid("The request body must be multipart/form-data.")
@@ -76,12 +75,12 @@ async def task_form(request: Request, sw: Switches) -> TaskForm:
     except (ValueError, KeyError, UnicodeError) as error:
         raise invalid(f"The multipart body is malformed: {type(error).__name__}") from None
     try:
-        return await _task_fields(form, sw)
+        return await _task_fields(form)
     finally:
         await form.close()  # spooled uploads hold temporary files
 
 
-async def _task_fields(form: FormData, sw: Switches) -> TaskForm:
+async def _task_fields(form: FormData) -> TaskForm:
     fields = {}
     for name in ("index_id", "video_file", "video_url", "enable_video_stream", "user_metadata"):
         values = form.getlist(name)
@@ -93,6 +92,8 @@ async def _task_fields(form: FormData, sw: Switches) -> TaskForm:
     upload = fields["video_file"]
     if upload is not None and url is not None:
         raise invalid("Give either video_file or video_url, not both.")
+    probe: Probe | None
+    source = "file"
     if isinstance(upload, UploadFile):
         data = await upload.read()
         filename = upload.filename or "upload"
@@ -100,12 +101,10 @@ async def _task_fields(form: FormData, sw: Switches) -> TaskForm:
     elif upload is not None:  # a plain field: its text is the "file"
         filename, probe = "upload", probe_upload(upload.encode("utf-8", "surrogateescape"))
     elif url is not None:
-        filename, probe = _url_video(url)
-    elif sw.fault("create-without-source-accepted"):
-        filename, probe = "upload", Probe("video_file_broken")  # as if nothing was uploaded
-    else:
-        raise missing("video_file or video_url")
-    return TaskForm(index_id, filename[:255], probe,
+        (filename, probe), source = _url_video(url), "url"
+    else:  # the rules refuse it (or, under a fault, take it as if nothing was uploaded)
+        filename, probe, source = "upload", None, "none"
+    return TaskForm(index_id, filename[:255], source, probe,
                     _boolean(_text(fields["enable_video_stream"], "enable_video_stream")),
                     _metadata(_text(fields["user_metadata"], "user_metadata")))
 
@@ -153,16 +152,16 @@ def _metadata(value: str | None) -> dict[str, Any] | None:
 class _BadNumber(ApiError):
     """A query value that is not a number, or one out of bounds (``above``: past the maximum)."""
 
-    def __init__(self, message: str, *, above: bool = False) -> None:
-        super().__init__(400, "parameter_invalid", message)
+    def __init__(self, message: str, *, above: bool = False, kind: str = "bad-query") -> None:
+        super().__init__(400, "parameter_invalid", message, kind=kind)
         self.above = above
 
 
-def list_query(request: Request, sw: Switches) -> ListQuery:
-    """The query, refusing every bad value, or under lenient-queries only those the contract
+def list_query(request: Request, policy: QueryPolicy) -> ListQuery:
+    """The query, refusing every bad value, or under a lenient policy only those the contract
     requires refusing (enums, page_limit above 50, a repeated key)."""
-    lenient = sw.variation("lenient-queries")
-    bounds = TIGHT_BOUNDS if sw.variation("tight-query-bounds") else {}
+    lenient = policy.lenient
+    bounds = policy.bounds
     params: dict[str, list[str]] = {}
     for key, value in request.query_params.multi_items():
         params.setdefault(key, []).append(value)
@@ -177,7 +176,7 @@ def list_query(request: Request, sw: Switches) -> ListQuery:
 
     def number(name: str, kind: type, *, minimum: int = 0) -> Any:
         try:
-            return _number(one(name), name, kind, sw, minimum=minimum,
+            return _number(one(name), name, kind, minimum=minimum,
                            maximum=bounds.get(name, MAX_QUERY_NUMBER))
         except _BadNumber as error:
             if not lenient or (error.above and name in bounds):
@@ -198,7 +197,7 @@ def list_query(request: Request, sw: Switches) -> ListQuery:
     page = _default(number("page", int, minimum=1), 1)
     limit = _default(number("page_limit", int, minimum=1), 10)
     if limit > MAX_PAGE_LIMIT:
-        if not sw.variation("clamp-page-limit"):
+        if not policy.clamp:
             raise invalid(f"The page_limit parameter must be at most {MAX_PAGE_LIMIT}.")
         limit = MAX_PAGE_LIMIT
     # an empty value is a bad value, not an absent one: only a missing key takes the default
@@ -228,16 +227,14 @@ def _default(value: Any, default: Any) -> Any:
     return default if value is None else value
 
 
-def _number(value: str | None, name: str, kind: type, sw: Switches, *,
+def _number(value: str | None, name: str, kind: type, *,
             minimum: int = 0, maximum: int = MAX_QUERY_NUMBER) -> Any:
     """A bounded query number, its bounds those of specs/tasks.openapi.yaml by default."""
     if value is None:
         return None
     # int() and float() also take spaces, underscores, non-ASCII digits, nan and inf
     if not (_INTEGER if kind is int else _DECIMAL).fullmatch(value):
-        if sw.fault("server-error-on-bad-query"):
-            raise ApiError(500, "internal_error", f"Could not convert {name}.")
-        raise _BadNumber(f"The {name} parameter must be {_KINDS[kind]}.")
+        raise _BadNumber(f"The {name} parameter must be {_KINDS[kind]}.", kind="bad-number")
     # more significant digits than the bound has is out of range (and int() refuses past 4300)
     if kind is int and len(value.lstrip("-").lstrip("0")) > len(str(MAX_QUERY_NUMBER)):
         number: float = -math.inf if value.startswith("-") else math.inf

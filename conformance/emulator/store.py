@@ -1,28 +1,37 @@
-"""Accounts, indexes, videos and tasks with every domain rule; no HTTP types in here."""
+"""Accounts, indexes, videos and tasks: the state, and where each rule is asked (rules.py
+decides; the store builds the question and carries out the answer). No HTTP types in here."""
 
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from conformance.emulator import listing
-from conformance.emulator.lifecycle import FINAL, Clock, Schedule
-from conformance.emulator.media import Probe
-from conformance.emulator.model import (
-    DomainError,
-    Forbidden,
-    Index,
-    Invalid,
-    ListQuery,
-    NotFound,
-    Refused,
-    Task,
-    new_id,
+from conformance.emulator import lifecycle
+from conformance.emulator.asks import (
+    Answer,
+    CreateAsk,
+    DeleteAsk,
+    DoneAsk,
+    Effect,
+    EffectAsk,
+    MissingAsk,
+    Neighbours,
+    PlanAsk,
+    ReachAsk,
+    ShowAsk,
+    VideoAsk,
 )
+from conformance.emulator.lifecycle import Clock, Schedule
+from conformance.emulator.media import Probe
+from conformance.emulator.model import DomainError, Index, NotFound, Task, new_id
+from conformance.emulator.rules import Rules
 from conformance.emulator.timeline import Timeline
+
+WELL_FORMED = re.compile(r"[0-9a-f]{24}")
 
 
 # Accounts stay here with their digest: only the store (and the context, which maps keys to
@@ -38,6 +47,7 @@ class Account:
     tasks: dict[str, Task] = field(default_factory=dict)  # insertion order is creation order
     by_index: dict[str, dict[str, Task]] = field(default_factory=dict)
     tombstones: dict[str, Task] = field(default_factory=dict)  # in the order they were deleted
+    deleted_at: dict[str, float] = field(default_factory=dict)
     timeline: Timeline = field(default_factory=Timeline)  # clock-dependent orders of tasks
 
 
@@ -50,37 +60,31 @@ class Persistence(Protocol):
     def clear(self) -> None: ...
 
 
-Planner = Callable[[float, Probe], Schedule]
-
-
 class Store:
     """All state of one emulator; every status-dependent decision is taken under one lock."""
 
-    def __init__(self, clock: Clock, planner: Planner, *, faults: Iterable[str] = (),
-                 variations: Iterable[str] = (), persistence: Persistence | None = None,
-                 hidden_for: float = 0.0) -> None:
+    def __init__(self, clock: Clock, rules: Rules | None = None, *,
+                 persistence: Persistence | None = None) -> None:
         self.clock = clock
-        self.hidden_for = hidden_for  # new-task-404-briefly: a new task is unseen this long
-        self._plan = planner
-        self._faults = frozenset(faults)
-        self._variations = frozenset(variations)
+        self.rules = rules or Rules()
         self._persist = persistence
-        self._lock = threading.RLock()
-        self._accounts: dict[str, Account] = {}
+        self.lock = threading.RLock()
+        self.accounts: dict[str, Account] = {}
         self._seq = 0
         self._last_created = 0.0
+        self._revivals: list[tuple[float, Task]] = []  # deleted tasks a rule brings back
 
-    def _account(self, account: str) -> Account:
-        acc = self._accounts.get(account)
+    def account(self, account: str) -> Account:
+        acc = self.accounts.get(account)
         if acc is None:
-            acc = self._accounts[account] = Account()
+            acc = self.accounts[account] = Account()
         return acc
 
     # --- loading and resetting -------------------------------------------------------------
     def load(self, indexes: Iterable[Index], tasks: Iterable[Task],
              tombstones: Iterable[Task] = ()) -> None:
         """Restore saved state; ``tombstones`` in the order the tasks were deleted."""
-        with self._lock:
+        with self.lock:
             for index in indexes:
                 self._add_index(index)
             for task in sorted(tasks, key=lambda t: t.seq):
@@ -88,22 +92,23 @@ class Store:
                 self._seq = max(self._seq, task.seq)
                 self._last_created = max(self._last_created, task.created_at)
             for task in tombstones:
-                self._account(task.account).tombstones[task.id] = task
+                self.account(task.account).tombstones[task.id] = task
                 self._seq = max(self._seq, task.seq)
 
     def holds_tasks(self, account: str) -> bool:
-        acc = self._accounts.get(account)
+        acc = self.accounts.get(account)
         return acc is not None and bool(acc.tasks or acc.tombstones)
 
     def reset(self) -> None:
-        with self._lock:
-            self._accounts.clear()
+        with self.lock:
+            self.accounts.clear()
+            self._revivals.clear()
             if self._persist:
                 self._persist.clear()
 
     # --- indexes ---------------------------------------------------------------------------
     def create_index(self, account: str, name: str, models: list[dict[str, Any]]) -> Index:
-        with self._lock:
+        with self.lock:
             # names need not be unique: the suite's temporary indexes must never collide
             index = Index(new_id(), account, name, models, self.clock.now())
             self._add_index(index)
@@ -112,20 +117,20 @@ class Store:
             return index
 
     def _add_index(self, index: Index) -> None:
-        acc = self._account(index.account)
+        acc = self.account(index.account)
         acc.indexes[index.id] = index
         acc.by_index.setdefault(index.id, {})
 
     def get_index(self, account: str, index_id: str) -> Index:
-        index = self._account(account).indexes.get(index_id)
+        index = self.account(account).indexes.get(index_id)
         if index is None:
             raise NotFound("resource_not_exist", f"Index {index_id} does not exist.")
         return index
 
-    def delete_index(self, account: str, index_id: str) -> None:
+    def delete_index(self, account: str, index_id: str) -> Answer:
         """Deleting an index removes its videos and its tasks with it."""
-        with self._lock:
-            acc = self._account(account)
+        with self.lock:
+            acc = self.account(account)
             self.get_index(account, index_id)
             removed = acc.by_index.pop(index_id, {})
             acc.timeline.remove(removed.values())
@@ -136,216 +141,242 @@ class Store:
             del acc.indexes[index_id]
             if self._persist:
                 self._persist.drop_index(index_id)
+            return self.rules.deleted_answer(DoneAsk("delete_index", "index"))
 
     # --- tasks -----------------------------------------------------------------------------
-    def create_task(self, account: str, index_id: str | None, *, filename: str, probe: Probe,
-                    enable_stream: bool = True, user_metadata: dict[str, Any] | None = None,
-                    at: float | None = None) -> Task:
-        """A new task; ``at`` backdates its creation (a busy account's earlier tasks)."""
-        with self._lock:
-            acc = self._account(account)
-            if index_id is None:
-                index_id = self._implicit_index(account)
-            if index_id not in acc.indexes:
-                raise Invalid("resource_not_exist", f"Index {index_id} does not exist.")
-            if probe.failure == "video_file_broken" and \
-                    "reject-undecodable-at-create" in self._variations:
-                raise Invalid(probe.failure, probe.message())
+    def create_task(self, account: str, index_text: str | None, *, source: str,
+                    probe: Probe | None, filename: str, enable_stream: bool = True,
+                    user_metadata: dict[str, Any] | None = None) -> Task | None:
+        """A create as the rules admit it: the task made (None: success pretended)."""
+        with self.lock:
+            acc = self.account(account)
+            index = acc.indexes.get(index_text or "")
+            subject = "valid"
+            if index_text is None:
+                subject = "missing-index"
+            elif not WELL_FORMED.fullmatch(index_text):
+                subject = "malformed-index"
+            elif index is None:
+                index = self._foreign_index(account, index_text)
+                subject = "unknown-index" if index is None else "valid"
+                if index is not None and not self.rules.reach(
+                        ReachAsk("create_task", account, index.account, "index")):
+                    index, subject = None, "foreign-index"
+            newest = next(reversed(acc.indexes.values()), None)
+            # no video source is refused before anything about the index
+            admitted = self.rules.may_create(CreateAsk(
+                "no-source" if source == "none" else subject, index, newest, probe, source,
+                subject))
+            task = None
+            if admitted.index is not None and admitted.probe is not None:
+                task = self.add_task(admitted.index.account, admitted.index.id,
+                                     probe=admitted.probe, filename=filename,
+                                     enable_stream=enable_stream, user_metadata=user_metadata)
+            if admitted.refusal is not None:
+                raise admitted.refusal
+            if task is None and not admitted.pretend:
+                raise DomainError("parameter_invalid", "Nothing to create.")
+            return task
+
+    def _foreign_index(self, account: str, index_id: str) -> Index | None:
+        return next((other.indexes[index_id] for key, other in self.accounts.items()
+                     if key != account and index_id in other.indexes), None)
+
+    def add_task(self, account: str, index_id: str, *, probe: Probe, filename: str,
+                 enable_stream: bool = True, user_metadata: dict[str, Any] | None = None,
+                 at: float | None = None) -> Task:
+        """A new task in an index the caller was admitted to; ``at`` backdates its creation
+        (a busy account's earlier tasks)."""
+        with self.lock:
             now = max(self.clock.now(), self._last_created) if at is None else at
             self._last_created = max(now, self._last_created)
             self._seq += 1
-            task = Task(new_id(), account, index_id, new_id(), self._seq, now,
-                        self._plan(now, probe), filename, enable_stream, probe.failure,
-                        probe.duration, probe.width, probe.height, user_metadata)
+            plan = self.rules.schedule(PlanAsk(probe))
+            schedule = lifecycle.plan(now, plan.phases, plan.final,
+                                      stretch=self.rules.env.time_scale)
+            task = Task(new_id(), account, index_id, new_id(), self._seq, now, schedule,
+                        filename, enable_stream, probe.failure, probe.duration, probe.width,
+                        probe.height, user_metadata)
             self._add_task(task)
             if self._persist:
                 self._persist.put_task(task)
             return task
 
-    def _implicit_index(self, account: str) -> str:
-        # only reachable with the create-without-index-accepted fault
-        acc = self._account(account)
-        if acc.indexes:
-            return next(reversed(acc.indexes))
-        return self.create_index(account, "implicit", []).id
-
     def _add_task(self, task: Task) -> None:
-        acc = self._account(task.account)
+        acc = self.account(task.account)
         acc.tasks[task.id] = task
         acc.by_index.setdefault(task.index_id, {})[task.id] = task
         acc.timeline.add(task)
 
-    def get_task(self, account: str, task_id: str) -> Task:
-        acc = self._account(account)
-        task = acc.tasks.get(task_id)
-        if task is not None and not self._hidden(task, self.clock.now()):
-            return task
-        if "deleted-task-still-retrievable" in self._faults and task_id in acc.tombstones:
-            return acc.tombstones[task_id]
-        if "tenant-leak" in self._faults:
-            for other in self._accounts.values():
-                if task_id in other.tasks:
-                    return other.tasks[task_id]
-        raise NotFound("resource_not_exist", f"Task {task_id} does not exist.")
-
-    def _hidden(self, task: Task, now: float) -> bool:
-        return now < task.created_at + self.hidden_for
-
-    def belongs_to_another(self, account: str, task_id: str) -> bool:
-        return any(task_id in acc.tasks for key, acc in self._accounts.items() if key != account)
-
-    def ever_existed(self, task_id: str) -> bool:
-        """Whether any account holds or held this task: faults about unknown IDs spare these."""
-        return any(task_id in acc.tasks or task_id in acc.tombstones
-                   for acc in self._accounts.values())
-
-    def delete_task(self, account: str, task_id: str) -> str | None:
-        """Delete a task; the status it was deleted in (None: a fault answered for nothing)."""
-        with self._lock:
-            task = self._account(account).tasks.get(task_id)
-            if task is None or self._hidden(task, self.clock.now()):
-                task = self._missing_for_delete(account, task_id)
-                if task is None:
-                    return None
-            now = self.clock.now()
-            status = task.status_at(now)[0]
-            try:
-                self._check_deletable(task, now)
-            except Refused:
-                if status not in FINAL and "refused-delete-removes-task" in self._faults:
-                    self._bury(task)
-                if "refused-delete-removes-neighbour" in self._faults:
-                    self._bury_oldest_other(task)
-                raise
-            self._bury(task)
-            if "delete-removes-neighbour" in self._faults:
-                self._bury_oldest_other(task)
-            if "delete-renames-neighbours" in self._faults:
-                self._rename_others(task, "renamed.mp4")
+    def subject(self, task: Task, now: float) -> str:
+        """What a task is to the rules: its status, with where an unfinished one is bound and
+        whether a ready one still has its video."""
+        status = task.status_at(now)[0]
+        if status == "ready":
+            return "ready-without-video" if task.video_deleted else "ready-with-video"
+        if status == "failed" or task.schedule.final_status == "ready":
             return status
+        return f"{status}-to-failed" if status in ("validating", "pending") else status
 
-    def _missing_for_delete(self, account: str, task_id: str) -> Task | None:
-        """A delete names no live task of the caller: 404, unless a fault answers otherwise
-        (None: success without deleting anything; a task: another account's, to delete)."""
-        if task_id in self._account(account).tombstones and "second-delete-204" in self._faults:
-            return None
-        if not self.ever_existed(task_id):
-            if "unknown-id-delete-204" in self._faults:
-                return None
-            if "unknown-id-delete-403" in self._faults:
-                raise Forbidden("forbidden", "You are not allowed to delete this task.")
-        if "foreign-delete-of-deletable-task" in self._faults:
-            for key, other in self._accounts.items():
-                task = other.tasks.get(task_id)
-                if key != account and task is not None:
-                    try:  # judged by the owner's rules: only what the owner could delete
-                        self._check_deletable(task, self.clock.now())
-                    except DomainError:
-                        break
-                    return task
-        raise NotFound("resource_not_exist", f"Task {task_id} does not exist.")
+    def find(self, account: str, task_id: str, operation: str, view: str) -> Task | None:
+        """The task ``task_id`` as ``operation`` may see it in ``view``: the caller's own, live
+        (or deleted, when the view shows it), or another account's the caller reaches."""
+        self.tick()
+        now = self.clock.now()
+        acc = self.account(account)
+        task = acc.tasks.get(task_id)
+        if task is not None:
+            return task if self.rules.shown(ShowAsk(view, task, None, now)) else None
+        gone = acc.tombstones.get(task_id)
+        if gone is not None:
+            deleted = ShowAsk(view, gone, acc.deleted_at.get(task_id, 0.0), now)
+            return gone if view != "delete" and self.rules.shown(deleted) else None
+        for key, other in self.accounts.items():
+            task = other.tasks.get(task_id)
+            if key != account and task is not None and self.rules.reach(ReachAsk(
+                    operation, account, key, self.subject(task, now))):
+                return task if self.rules.shown(ShowAsk(view, task, None, now)) else None
+        return None
 
-    def _check_deletable(self, task: Task, now: float) -> None:
-        status, _ = task.status_at(now)
-        faults = self._faults
-        if status not in FINAL:
-            if "delete-pending-accepted" in faults or (
-                    status == "indexing" and "delete-accepted-while-indexing" in faults):
-                return
-            code = ("parameter_invalid" if "unfinished-refusal-wrong-code" in faults
-                    else "task_cannot_be_deleted")
-            raise Refused(code, f"The task is {status}; only ready or failed tasks can be "
-                          "deleted.")
-        if status == "failed":
-            if "delete-failed-refused" in faults:
-                raise Refused("task_cannot_be_deleted", "The task has failed.")
-            if "delete-failed-404" in faults:
-                raise NotFound("resource_not_exist", f"Task {task.id} does not exist.")
-        elif task.video_exists(now) and not self._video_check_waived(task):
-            raise Refused("task_cannot_be_deleted", f"Delete video {task.video_id} first; a "
-                          "ready task cannot be deleted while its video exists.")
+    def missing(self, account: str, task_id: str, operation: str) -> Answer:
+        """What an ID that names nothing the caller may see answers (raised when an error)."""
+        acc = self.account(account)
+        history = "deleted" if task_id in acc.tombstones else "never"
+        for key, other in self.accounts.items():
+            if key != account and task_id in other.tasks:
+                history = "foreign"
+            elif key != account and task_id in other.tombstones and history == "never":
+                history = "foreign-deleted"
+        answer = self.rules.missing(MissingAsk(operation, task_id, history))
+        if isinstance(answer, DomainError):
+            raise answer
+        return answer
 
-    def _video_check_waived(self, task: Task) -> bool:
-        if "delete-ready-with-video-accepted" in self._faults:
-            return True
-        index = self._account(task.account).indexes.get(task.index_id)
-        return ("any-video-unlocks-index" in self._faults and index is not None
-                and index.any_video_deleted)
+    def retrieve(self, account: str, task_id: str) -> Task | Answer:
+        with self.lock:
+            task = self.find(account, task_id, "retrieve_task", "retrieve")
+            return self.missing(account, task_id, "retrieve_task") if task is None else task
 
-    def _bury(self, task: Task) -> None:
+    def near(self, account: str, text: str) -> str | None:
+        """The live task of the account a malformed ID is a near miss of (None: none)."""
+        tasks = self.account(account).tasks
+        for candidate in (text.strip(), text.lower(), text[:24], text[1:25]):
+            if candidate in tasks:
+                return candidate
+        if len(text) == 23:
+            return next((t for t in tasks if t.startswith(text) or t.endswith(text)), None)
+        return None
+
+    def delete_task(self, account: str, task_id: str) -> Answer:
+        with self.lock:
+            task = self.find(account, task_id, "delete_task", "delete")
+            if task is None:
+                return self.missing(account, task_id, "delete_task")
+            now = self.clock.now()
+            subject = self.subject(task, now)
+            index = self.account(task.account).indexes.get(task.index_id)
+            refusal = self.rules.may_delete(DeleteAsk(
+                task, subject, index is not None and index.any_video_deleted))
+            self._apply(self.rules.delete_effects(EffectAsk(
+                "delete_task", task, subject, refusal, self._neighbours(task, now))), now)
+            if refusal is not None:
+                raise refusal
+            return self.rules.deleted_answer(DoneAsk("delete_task", subject))
+
+    def delete_video(self, account: str, index_id: str, video_id: str) -> Answer:
+        with self.lock:
+            self.tick()
+            now = self.clock.now()
+            index = self.account(account).indexes.get(index_id) or self._foreign_index(
+                account, index_id)
+            if index is None:
+                raise NotFound("resource_not_exist", f"Index {index_id} does not exist.")
+            task = next((t for t in self.account(index.account).by_index.get(index_id, {})
+                         .values() if t.video_id == video_id and t.video_exists(now)), None)
+            subject = "none" if task is None else self.subject(task, now)
+            if index.account != account and not self.rules.reach(
+                    ReachAsk("delete_video", account, index.account, subject)):
+                raise NotFound("resource_not_exist", f"Index {index_id} does not exist.")
+            refusal = self.rules.may_delete_video(VideoAsk(task, video_id, subject))
+            if task is not None:
+                self._apply(self.rules.delete_effects(EffectAsk(
+                    "delete_video", task, subject, refusal, self._neighbours(task, now))), now)
+            if refusal is not None:
+                raise refusal
+            return self.rules.deleted_answer(DoneAsk("delete_video", "video"))
+
+    # --- what deletes do -------------------------------------------------------------------
+    def _neighbours(self, task: Task, now: float) -> Neighbours:
+        acc = self.account(task.account)
+
+        def same_index() -> list[Task]:
+            return [t for t in acc.by_index.get(task.index_id, {}).values() if t.id != task.id]
+
+        def other_indexes() -> list[Task]:
+            return [t for t in acc.tasks.values() if t.index_id != task.index_id]
+
+        return Neighbours(same_index, other_indexes, now)
+
+    def _apply(self, effects: Iterable[Effect], now: float) -> None:
+        for effect in effects:
+            task, acc = effect.task, self.account(effect.task.account)
+            live = acc.tasks.get(task.id) is task
+            if effect.kind == "bury" and live:
+                self._bury(task, now)
+            elif effect.kind == "revive":
+                self._revivals.append((now + effect.after, task))
+            elif effect.kind == "rename" and live:
+                acc.timeline.relabel([task], "filename", effect.value)
+                self._save(task)
+            elif effect.kind == "fail" and live:
+                self._fail(task, now)
+            elif effect.kind == "forget-video" and live:
+                task.video_deleted = True
+                self._save(task)
+                index = acc.indexes.get(task.index_id)
+                if index is not None and not index.any_video_deleted:
+                    index.any_video_deleted = True
+                    if self._persist:
+                        self._persist.put_index(index)
+
+    def _save(self, task: Task) -> None:
+        if self._persist:
+            self._persist.put_task(task)
+
+    def _bury(self, task: Task, now: float) -> None:
         """Remove a live task for good, keeping its tombstone (and saving both)."""
-        acc = self._account(task.account)
+        acc = self.account(task.account)
         del acc.tasks[task.id]
         acc.by_index.get(task.index_id, {}).pop(task.id, None)
         acc.timeline.remove([task])
         acc.tombstones[task.id] = task
+        acc.deleted_at[task.id] = now
         if self._persist:
             self._persist.bury_task(task)
 
-    def _bury_oldest_other(self, task: Task) -> None:
-        """Faults that delete more than they name take the oldest other task of the index."""
-        siblings = self._account(task.account).by_index.get(task.index_id, {})
-        oldest = next((t for t in siblings.values() if t.id != task.id), None)  # creation order
-        if oldest is not None:
-            self._bury(oldest)
+    def _fail(self, task: Task, now: float) -> None:
+        """The task's schedule ends now, failed (a rule's harm, never the lifecycle's)."""
+        if task.status_at(now)[0] == "failed":
+            return
+        past = [(s, t) for s, t in zip(task.schedule.statuses, task.schedule.starts,
+                                       strict=True) if t <= now]
+        acc = self.account(task.account)
+        acc.timeline.remove([task])
+        task.schedule = Schedule((*(t for _, t in past), now), (*(s for s, _ in past), "failed"))
+        acc.timeline.add(task)
+        self._save(task)
 
-    def _rename_others(self, task: Task, filename: str) -> None:
-        acc = self._account(task.account)
-        others = [t for t in acc.by_index.get(task.index_id, {}).values() if t.id != task.id]
-        acc.timeline.relabel(others, "filename", filename)
-        if self._persist:
-            for other in others:
-                self._persist.put_task(other)
-
-    def delete_video(self, account: str, index_id: str, video_id: str) -> None:
-        with self._lock:
-            acc = self._account(account)
-            index = self.get_index(account, index_id)
-            now = self.clock.now()
-            task = next((t for t in acc.by_index.get(index_id, {}).values()
-                         if t.video_id == video_id and t.video_exists(now)), None)
-            if task is None:
-                raise NotFound("resource_not_exist", f"Video {video_id} does not exist in index "
-                               f"{index_id} (a video joins its index when its task is ready).")
-            if "video-delete-refused" in self._faults:
-                raise Invalid("parameter_invalid", f"Video {video_id} cannot be deleted.")
-            task.video_deleted = True
-            if self._persist:
-                self._persist.put_task(task)
-            if not index.any_video_deleted:
-                index.any_video_deleted = True
-                if self._persist:
-                    self._persist.put_index(index)
-            if "video-delete-removes-neighbour" in self._faults:
-                self._bury_oldest_other(task)
-
-    # --- listing ---------------------------------------------------------------------------
-    def list_tasks(self, account: str, query: ListQuery) -> tuple[list[Task], int, float]:
-        """One page, the total count, and the instant whose statuses the page shows."""
-        with self._lock:
-            acc = self._account(account)
-            if query.index_id is not None and query.index_id not in acc.indexes \
-                    and "foreign-list-by-index" in self._faults:
-                acc = next((other for other in self._accounts.values()
-                            if query.index_id in other.indexes), acc)
-            # an index_id that names no index (lenient-queries lets any text through) is empty
-            source = (acc.tasks if query.index_id is None
-                      else acc.by_index.get(query.index_id, {}))
-            now = acc.timeline.advance(self.clock.now())
-            newest = next(reversed(source.values()), None)
-            if newest is not None and self._hidden(newest, now):
-                # new tasks come last in creation order: leave out those not yet seen
-                seen = [t for t in source.values() if not self._hidden(t, now)]
-                page, total = listing.scan(seen, lambda t: t.status_at(now), query)
-            elif "deleted-task-still-listed" in self._faults and acc.tombstones:
-                ghosts = [t for t in acc.tombstones.values()
-                          if query.index_id in (None, t.index_id)]
-                page, total = listing.scan([*source.values(), *ghosts],
-                                           lambda t: t.status_at(now), query)
-            else:
-                page, total = listing.answer(source, acc.timeline, query)
-            if "deleted-task-listed-on-last-page" in self._faults and acc.tombstones \
-                    and query.unfiltered() and query.page > 1 \
-                    and query.page == -(-total // query.page_limit):
-                page = [*page, next(reversed(acc.tombstones.values()))]  # the latest deleted
-            return page, total, now
+    def tick(self) -> None:
+        """Deleted tasks a rule brings back come back when their time comes."""
+        if not self._revivals:
+            return
+        now = self.clock.now()
+        due = [t for at, t in self._revivals if at <= now]
+        self._revivals = [(at, t) for at, t in self._revivals if at > now]
+        for task in due:
+            acc = self.account(task.account)
+            if acc.tombstones.pop(task.id, None) is not None:
+                acc.deleted_at.pop(task.id, None)
+                if task.index_id in acc.indexes:
+                    self._add_task(task)
+                    self._save(task)

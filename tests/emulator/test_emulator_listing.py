@@ -6,12 +6,15 @@ import random
 
 import pytest
 
-from conformance.emulator import lifecycle
-from conformance.emulator.lifecycle import Clock, Schedule
+from conformance.emulator.faults import fault_patches
+from conformance.emulator.lifecycle import Clock
 from conformance.emulator.listing import scan
 from conformance.emulator.media import Probe
 from conformance.emulator.model import ListQuery
+from conformance.emulator.patches import after
+from conformance.emulator.rules import Patch, Rules
 from conformance.emulator.store import Store
+from conformance.emulator.views import list_page
 
 ACCOUNT = "a" * 32
 READY = Probe(None, 5.0, 480, 360)
@@ -22,10 +25,12 @@ RENAMED = "renamed.mp4"  # what delete-renames-neighbours calls every other task
 BROKEN = Probe("video_file_broken", None, None, None)
 
 
-def _planner(created_at: float, probe: Probe) -> Schedule:
-    if probe.failure is not None:
-        return lifecycle.plan(created_at, lifecycle.PHASES_TO_FAILED, "failed")
-    return lifecycle.plan(created_at, lifecycle.PHASES_TO_READY, "ready")
+# A patch that changes nothing but makes every list ask the view and filter rules task by
+# task instead of reading the kept orders: both ways must give the same pages.
+ASKING = (after("shown", lambda ask, shown: shown), after("matches", lambda ask, kept: kept))
+PATCHES: dict[str, tuple[Patch, ...]] = {
+    "clean": (), "renames": tuple(fault_patches(["delete-renames-neighbours"])),
+    "asking": ASKING}
 
 
 def _queries(indexes: list[str], rng: random.Random) -> list[ListQuery]:
@@ -45,28 +50,28 @@ def _queries(indexes: list[str], rng: random.Random) -> list[ListQuery]:
 
 
 def _expected(store: Store, query: ListQuery, now: float) -> tuple[list[str], int]:
-    live = [t for t in store._accounts[ACCOUNT].tasks.values()
+    live = [t for t in store.accounts[ACCOUNT].tasks.values()
             if query.index_id in (None, t.index_id)]
     page, total = scan(live, lambda t: t.status_at(now), query)
     return [t.id for t in page], total
 
 
-@pytest.mark.parametrize("faults", [(), ("delete-renames-neighbours",)], ids=["clean", "renames"])
+@pytest.mark.parametrize("patched", sorted(PATCHES))
 @pytest.mark.parametrize("seed", range(10))
 def test_pages_match_a_full_scan_through_creates_deletes_and_clock_moves(
-        seed: int, faults: tuple[str, ...]) -> None:
+        seed: int, patched: str) -> None:
     rng = random.Random(seed)
     clock = Clock.manual(start=1000.0)
-    store = Store(clock, _planner, faults=faults)
+    store = Store(clock, Rules(PATCHES[patched]))
     indexes = [store.create_index(ACCOUNT, f"i{i}", []).id for i in range(3)]
     for _ in range(40):
         action = rng.random()
         if action < 0.5:
             for _ in range(rng.randint(1, 30)):
-                store.create_task(ACCOUNT, rng.choice(indexes), filename=rng.choice(NAMES),
-                                  probe=rng.choice(SHAPES) if rng.random() < 0.6 else BROKEN)
+                store.add_task(ACCOUNT, rng.choice(indexes), filename=rng.choice(NAMES),
+                               probe=rng.choice(SHAPES) if rng.random() < 0.6 else BROKEN)
         elif action < 0.6:
-            final = [t for t in store._accounts[ACCOUNT].tasks.values()
+            final = [t for t in store.accounts[ACCOUNT].tasks.values()
                      if t.status_at(clock.now())[0] == "failed"]
             # a few deletes are filed one by one, many at once mark the orders for a rebuild
             for task in rng.sample(final, min(len(final), rng.choice([1, 5, 80]))):
@@ -76,17 +81,17 @@ def test_pages_match_a_full_scan_through_creates_deletes_and_clock_moves(
         # small steps move a few tasks, long ones move most of them at once
         clock.advance(rng.choice([0.0, 0.05, 0.3, 0.31, 1.0, 30.0]))
         for query in _queries(indexes, rng):
-            page, total, now = store.list_tasks(ACCOUNT, query)
-            assert ([t.id for t in page], total) == _expected(store, query, now), query
+            page, info, now = list_page(store, ACCOUNT, query)
+            assert ([t.id for t in page], info["total_results"]) == _expected(store, query, now)
 
 
 def test_a_page_filtered_by_status_shows_its_tasks_in_that_status() -> None:
     clock = Clock.manual(start=1000.0)
-    store = Store(clock, _planner)
+    store = Store(clock)
     index = store.create_index(ACCOUNT, "i", []).id
     for _ in range(5):
-        store.create_task(ACCOUNT, index, filename="c.mp4", probe=READY)
+        store.add_task(ACCOUNT, index, filename="c.mp4", probe=READY)
         clock.advance(0.2)
-    page, total, now = store.list_tasks(ACCOUNT, ListQuery(statuses=frozenset({"queued"})))
-    assert total == len(page) >= 1
+    page, info, now = list_page(store, ACCOUNT, ListQuery(statuses=frozenset({"queued"})))
+    assert info["total_results"] == len(page) >= 1
     assert all(t.status_at(now)[0] == "queued" for t in page)

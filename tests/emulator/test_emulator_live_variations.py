@@ -13,10 +13,9 @@ from emulator_support import MODELS, SECOND_KEY, Api
 
 from conformance.emulator import DEFAULT_API_KEY, NEW_TASK_HIDDEN, create_app, crowd
 from conformance.emulator.connections import DROP_IDLE_AFTER
-from conformance.emulator.context import STORM_ENV, STORM_LENGTH
-from conformance.emulator.errors import LONG_MESSAGE
 from conformance.emulator.lifecycle import Clock
 from conformance.emulator.server import RunningServer, start_in_thread
+from conformance.emulator.variations import LONG_MESSAGE, STORM_ENV, STORM_LENGTH
 
 UNKNOWN = "0123456789abcdef01234567"
 KEY = {"x-api-key": DEFAULT_API_KEY}

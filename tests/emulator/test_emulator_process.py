@@ -123,7 +123,7 @@ def test_bad_flags_give_one_line_and_exit_2(argv: list[str],
 def test_a_bad_rate_limit_period_gives_one_line_and_exit_2(
         capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     from conformance.emulator.__main__ import main
-    from conformance.emulator.context import RATE_LIMIT_ENV
+    from conformance.emulator.variations import RATE_LIMIT_ENV
 
     monkeypatch.setenv(RATE_LIMIT_ENV, "often")
     assert main(["--variation", "rate-limit", "--port", "0"]) == 2

@@ -9,7 +9,7 @@ import pytest
 from emulator_support import SECOND_KEY, Api
 
 from conformance.emulator import DEFAULT_API_KEY, VARIATIONS, create_app
-from conformance.emulator.context import RATE_LIMIT_ENV
+from conformance.emulator.variations import RATE_LIMIT_ENV
 
 UNKNOWN = "0123456789abcdef01234567"
 
