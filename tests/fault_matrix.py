@@ -1,11 +1,14 @@
 """The fault matrix: the real suite, through `conformance run`, against the emulator once per row.
 
-Each row starts `python -m conformance.emulator` as its own process on a loopback port (two
-accounts, so isolation runs) with one fault, or with conforming variations, runs the suite
-against it as a user would, and judges the run from its exit code, `summary.json`, junit.xml
-and the files it wrote (no API key may appear in any). Every fault has a row of its own;
-variations that keep out of each other's way share one.
-Standalone: `python -m tests.fault_matrix [--markdown reports/fault-matrix.md] [--only NAME]`.
+Each row serves the emulator on a loopback port (two accounts, so isolation runs) with one
+fault, one generated mutant, or conforming variations, runs the suite against it through
+`conformance run`, and judges the run from its exit code, `summary.json`, junit.xml and the
+files it wrote (no API key may appear in any). Rows run in children of one warm process
+(rows.py); `--runner process` starts both as their own processes instead, as a user would.
+Every fault has a row of its own; variations that keep out of each other's way share one.
+CI runs every conforming row and a seeded sample of faults and mutants (`ci_cases`); the
+whole matrix is the benchmark.
+Standalone: `python -m tests.fault_matrix [--all|--ci] [--mutants] [--only NAME ...]`.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import re
 import secrets
 import shutil
@@ -31,7 +35,13 @@ from typing import Any
 
 from conformance.clauses import CLAUSES, Strictness
 from conformance.emulator.faults import FAULTS
+from conformance.emulator.mutants import MUTANTS
 from conformance.emulator.variations import VARIATIONS
+
+try:  # collected by pytest (tests/ on sys.path) or run as `python -m tests.fault_matrix`
+    import rows
+except ImportError:
+    from tests import rows
 
 PROFILE = "ci"
 FAULT_PROFILE = "quick"
@@ -42,6 +52,11 @@ RUN_TIMEOUT = 300.0
 READY_TIMEOUT = 20.0
 # Two suite runs per core: a run spends much of its time waiting on the lifecycle and on I/O.
 DEFAULT_WORKERS = max(2, 2 * (os.cpu_count() or 1))
+SEED_ENV = "CONFORMANCE_MATRIX_SEED"
+DEFAULT_SEED = 16
+CI_FAULTS = 10
+CI_MUTANTS = 12
+"""How many faults and mutants CI draws (seeded) into its matrix; the rest is the benchmark's."""
 ADVISORY = frozenset(c.id for c in CLAUSES.values() if c.strictness is Strictness.ADVISORY)
 RATE_LIMIT_VARIATIONS = ("rate-limit", "rate-limit-bodiless", "rate-limit-storms")
 MARKDOWN_ENV = "CONFORMANCE_FAULT_MATRIX_MARKDOWN"
@@ -108,8 +123,8 @@ class Case:
     """One emulator configuration and what the suite must say about it."""
 
     name: str
-    kind: str  # clean | fault | variation
-    expected: frozenset[str] = frozenset()  # clauses that must fail (faults only)
+    kind: str  # clean | fault | mutant | variation
+    expected: frozenset[str] = frozenset()  # clauses that must fail (faults, mutants)
     switches: tuple[str, ...] = ()
     """The emulator's faults or variations of this row (its name when empty)."""
 
@@ -118,10 +133,21 @@ class Case:
         return self.switches or ((self.name,) if self.kind != "clean" else ())
 
     @property
+    def companions(self) -> tuple[str, ...]:
+        return FAULT_COMPANIONS.get(self.name, ()) if self.kind == "fault" else ()
+
+    @property
     def emulator_args(self) -> list[str]:
-        companions = FAULT_COMPANIONS.get(self.name, ()) if self.kind == "fault" else ()
         return [*(arg for name in self.names for arg in (f"--{self.kind}", name)),
-                *(arg for name in companions for arg in ("--variation", name))]
+                *(arg for name in self.companions for arg in ("--variation", name))]
+
+    def row(self, workdir: Path, keys: tuple[str, str], time_scale: float) -> rows.Row:
+        """This case as a row of the warm runner."""
+        return rows.Row(workdir, keys, self.profile, time_scale=time_scale,
+                        faults=self.names if self.kind == "fault" else (),
+                        variations=(self.names if self.kind == "variation" else ())
+                        + self.companions,
+                        mutant=self.name if self.kind == "mutant" else None)
 
     @property
     def label(self) -> str:
@@ -135,11 +161,11 @@ class Case:
 
     @property
     def profile(self) -> str:
-        return FAULT_PROFILE if self.kind == "fault" else PROFILE
+        return FAULT_PROFILE if self.kind in ("fault", "mutant") else PROFILE
 
     @property
     def exit_code(self) -> int:
-        if self.kind == "fault":
+        if self.kind in ("fault", "mutant"):
             return 1
         if self.name in GONE:
             return EXIT_ENDPOINTS_GONE
@@ -150,15 +176,36 @@ class Case:
         return UNPROVISIONABLE.get(self.name)
 
 
-def cases() -> list[Case]:
+def cases(*, mutants: bool = False) -> list[Case]:
     """The clean emulator, every fault of the catalogue, every conforming variation (in
-    shared rows where they keep out of each other's way)."""
+    shared rows where they keep out of each other's way), and every mutant when asked."""
     grouped = {v for names in VARIATION_ROWS.values() for v in names}
     alone = [v for v in VARIATIONS if v not in grouped]
     return [Case("clean", "clean"),
             *(Case(f.name, "fault", frozenset(f.clauses)) for f in FAULTS.values()),
             *(Case(row, "variation", switches=names) for row, names in VARIATION_ROWS.items()),
-            *(Case(v, "variation") for v in alone)]
+            *(Case(v, "variation") for v in alone),
+            *(mutant_cases() if mutants else [])]
+
+
+def mutant_cases() -> list[Case]:
+    return [Case(m.name, "mutant", frozenset(m.clauses)) for m in MUTANTS.values()]
+
+
+def seed() -> int:
+    text = os.environ.get(SEED_ENV, "").strip()
+    return int(text) if text.isdigit() else DEFAULT_SEED
+
+
+def ci_cases(seed: int = DEFAULT_SEED) -> list[Case]:
+    """What CI runs: the clean row, every conforming row (a false alarm matters wherever it
+    is), and a seeded sample of CI_FAULTS faults and CI_MUTANTS mutants."""
+    rng = random.Random(seed)
+    every = cases()
+    faults = [c for c in every if c.kind == "fault"]
+    drawn = {c.name for c in rng.sample(faults, min(CI_FAULTS, len(faults)))}
+    mutants = rng.sample(mutant_cases(), min(CI_MUTANTS, len(MUTANTS)))
+    return [*(c for c in every if c.kind != "fault" or c.name in drawn), *mutants]
 
 
 def clauses_without_fault() -> list[str]:
@@ -239,6 +286,14 @@ def judge(outcome: Outcome) -> list[str]:
             problems.append(f"verdict {verdict!r}, expected 'endpoints gone'")
         return problems
     failed, expected = outcome.failed, set(case.expected)
+    if case.kind == "mutant":
+        # killed: the run failed, with at least one clause the mutant declares; other
+        # clauses failing too are a blame question (reported), not a wrong row
+        if not failed & expected:
+            problems.append(f"survived: none of {', '.join(sorted(expected))} failed")
+        if problems:
+            problems.append(f"reports: {outcome.report_dir}")
+        return problems
     if missing := expected - failed:
         problems.append(f"declared clause(s) not detected: {', '.join(sorted(missing))}")
     if collateral := failed - expected:
@@ -338,23 +393,25 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
-def run_case(case: Case, workdir: Path, time_scale: float = 1.0) -> Outcome:
-    """Start the emulator for this case, run the suite against it, read what it concluded."""
+RUNNERS = ("fork", "process")
+
+
+def run_case(case: Case, workdir: Path, time_scale: float = 1.0,
+             runner: str = "fork") -> Outcome:
+    """Serve the emulator for this case, run the suite against it, read what it concluded:
+    in a child of the warm process (``fork``), or as two processes of their own."""
     workdir.mkdir(parents=True, exist_ok=True)
     reports = workdir / "reports"
-    keys = [f"fm-{secrets.token_hex(12)}", f"fm-{secrets.token_hex(12)}"]
+    keys = (f"fm-{secrets.token_hex(12)}", f"fm-{secrets.token_hex(12)}")
     started = time.monotonic()
     outcome = Outcome(case, None, 0.0, reports)
     try:
-        with emulator(case.emulator_args, keys, workdir, time_scale) as base_url:
-            env = {**_clean_env(dict(os.environ)), "TWELVELABS_API_KEY": keys[0],
-                   "TWELVELABS_SECOND_API_KEY": keys[1]}
-            command = [*_entry_point(), "run", "--base-url", base_url, "--profile",
-                       case.profile, "--report-dir", str(reports)]
-            with (workdir / "run.log").open("wb") as out:
-                done = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, env=env,
-                                      cwd=workdir, timeout=RUN_TIMEOUT, check=False)
-            outcome.exit_code = done.returncode
+        if runner == "fork":
+            outcome.exit_code = rows.run(case.row(workdir, keys, time_scale), RUN_TIMEOUT)
+            if outcome.exit_code is None:
+                raise subprocess.TimeoutExpired("row", RUN_TIMEOUT)
+        else:
+            outcome.exit_code = _run_processes(case, workdir, keys, time_scale)
     except subprocess.TimeoutExpired:
         outcome.problem = f"the suite run did not finish within {RUN_TIMEOUT:.0f} s"
     except (RuntimeError, OSError) as exc:
@@ -369,6 +426,19 @@ def run_case(case: Case, workdir: Path, time_scale: float = 1.0) -> Outcome:
         lines = log.read_text(errors="replace").strip().splitlines() if log.exists() else []
         outcome.tail = " | ".join(lines[-3:])
     return outcome
+
+
+def _run_processes(case: Case, workdir: Path, keys: Sequence[str], time_scale: float) -> int:
+    """The emulator and the suite as processes of their own, as a user would start them."""
+    with emulator(case.emulator_args, keys, workdir, time_scale) as base_url:
+        env = {**_clean_env(dict(os.environ)), "TWELVELABS_API_KEY": keys[0],
+               "TWELVELABS_SECOND_API_KEY": keys[1]}
+        command = [*_entry_point(), "run", "--base-url", base_url, "--profile",
+                   case.profile, "--report-dir", str(workdir / "reports")]
+        with (workdir / "run.log").open("wb") as out:
+            done = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, env=env,
+                                  cwd=workdir, timeout=RUN_TIMEOUT, check=False)
+        return done.returncode
 
 
 def _leaks(workdir: Path, keys: Sequence[str]) -> list[str]:
@@ -393,15 +463,17 @@ def _junit_messages(path: Path) -> dict[str, str]:
             for case in root.iter("testcase")}
 
 
+SLOWEST = ("slow-indexing", "busy-account", *RATE_LIMIT_VARIATIONS)
+
+
 def run_matrix(selected: Sequence[Case], root: Path, workers: int = DEFAULT_WORKERS,
                progress: Callable[[str], None] | None = None,
-               time_scale: float = 1.0) -> dict[str, Outcome]:
+               time_scale: float = 1.0, runner: str = "fork") -> dict[str, Outcome]:
     """Every case, `workers` at a time, slowest kinds first so the pool drains evenly."""
-    order = sorted(selected, key=lambda c: c.name not in ("slow-indexing",
-                                                          *RATE_LIMIT_VARIATIONS))
+    order = sorted(selected, key=lambda c: c.name not in SLOWEST)
 
     def one(case: Case) -> Outcome:
-        outcome = run_case(case, root / case.kind / case.name, time_scale)
+        outcome = run_case(case, root / case.kind / case.name, time_scale, runner)
         if progress is not None:
             progress(f"fault matrix: {case.label}: exit {outcome.exit_code}, "
                      f"{outcome.seconds:.1f} s, {'ok' if not judge(outcome) else 'WRONG'}")
@@ -458,12 +530,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                                      description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--markdown", type=Path, metavar="FILE", help="also write the table here")
     parser.add_argument("--only", nargs="+", default=[], metavar="NAME",
-                        help="run only these cases (clean, fault or variation names)")
+                        help="run only these cases (clean, fault, variation or mutant names)")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--ci", action="store_true",
+                       help=f"what CI runs: conforming rows and a sample (${SEED_ENV})")
+    which.add_argument("--mutants", action="store_true", help="the mutants too")
     parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS)
+    parser.add_argument("--runner", choices=RUNNERS, default="fork",
+                        help="fork: children of one warm process; process: two processes a row")
     parser.add_argument("--keep", type=Path, metavar="DIR", help="keep every run's reports here")
     args = parser.parse_args(argv)
-    selected = [c for c in cases() if not args.only or c.name in args.only]
-    if unknown := set(args.only) - {c.name for c in cases()}:
+    every = cases(mutants=True)
+    pool = ci_cases(seed()) if args.ci else cases(mutants=args.mutants or bool(args.only))
+    selected = [c for c in pool if not args.only or c.name in args.only]
+    if unknown := set(args.only) - {c.name for c in every}:
         print(f"fault matrix: unknown case(s) {', '.join(sorted(unknown))}", file=sys.stderr)
         return 2
     if blind := clauses_without_fault():
@@ -471,7 +551,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
     # The reports of a wrong row must outlive the run for whoever reads its message.
     root = args.keep or Path(tempfile.mkdtemp(prefix="fault-matrix-"))
-    outcomes = run_matrix(selected, root, args.workers, lambda s: print(s, flush=True))
+    outcomes = run_matrix(selected, root, args.workers, lambda s: print(s, flush=True),
+                          runner=args.runner)
     table = Table(list(outcomes.values()), time.monotonic() - started)
     print(table.text())
     for outcome in outcomes.values():

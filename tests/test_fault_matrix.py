@@ -1,4 +1,6 @@
-"""The suite can fail, and only where it should: the real suite against every fault and variation.
+"""The suite can fail, and only where it should: the real suite against the clean emulator,
+every conforming variation, and a seeded sample of faults and generated mutants (the whole
+matrix is the benchmark: `python -m tests.fault_matrix --mutants`, benchmarks/mutants.py).
 
 The runs (only the rows selected) start in the background as soon as collection ends, while
 the project's other tests run; each row is then its own test, moved to the end of the
@@ -23,18 +25,20 @@ import pytest
 
 from conformance.clauses import CLAUSES
 from conformance.emulator.faults import FAULTS
+from conformance.emulator.mutants import MUTANTS
 from conformance.emulator.variations import VARIATIONS
 
-# Rows the suite currently gets wrong, each reported to the suite's owner; strict, so a fix
-# turns the row red until the entry goes.
+# Rows the suite currently gets wrong (a false alarm, a fault missed, a mutant that survives),
+# each reported to the suite's owner; strict, so a fix turns the row red until the entry goes.
 KNOWN_WRONG: dict[str, str] = {}
+CI_CASES = fm.ci_cases(fm.seed())
 
 
 def _params(kind: str) -> list[Any]:
     return [pytest.param(case, id=case.name, marks=(
         [pytest.mark.xfail(strict=True, reason=KNOWN_WRONG[case.name])]
         if case.name in KNOWN_WRONG else []))
-        for case in fm.cases() if case.kind == kind]
+        for case in CI_CASES if case.kind == kind]
 
 
 class _TablePrinter:
@@ -112,7 +116,7 @@ def start_rows(session: pytest.Session) -> None:
     """Called by tests/conftest.py once collection is done."""
     chosen = {item.callspec.params["case"] for item in session.items
               if isinstance(item, pytest.Function) and is_row(item)}
-    cases = [case for case in fm.cases() if case in chosen]
+    cases = [case for case in CI_CASES if case in chosen]
     if cases:
         session.config.stash[ROWS] = Rows(session.config, cases)
 
@@ -150,6 +154,7 @@ def test_rate_limit_is_advisory_and_covered_by_variations_instead() -> None:
 
 def test_matrix_has_a_row_per_fault_and_puts_every_variation_in_exactly_one_row() -> None:
     rows = fm.cases()
+    assert [c.name for c in fm.cases(mutants=True) if c.kind == "mutant"] == list(MUTANTS)
     assert [c.name for c in rows if c.kind == "fault"] == list(FAULTS)
     placed = [name for c in rows if c.kind == "variation" for name in c.names]
     assert sorted(placed) == sorted(VARIATIONS)
@@ -186,6 +191,33 @@ def test_each_fault_fails_exactly_the_clauses_it_declares(matrix: dict[str, fm.O
 def test_each_conforming_variation_passes_every_clause(matrix: dict[str, fm.Outcome],
                                                        case: fm.Case) -> None:
     assert fm.judge(matrix[case.name]) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", _params("mutant"))
+def test_each_sampled_mutant_is_killed_with_a_clause_it_declares(matrix: dict[str, fm.Outcome],
+                                                                 case: fm.Case) -> None:
+    assert fm.judge(matrix[case.name]) == []
+
+
+def test_ci_runs_every_conforming_row_and_a_seeded_sample_of_faults_and_mutants() -> None:
+    every, ci = fm.cases(), fm.ci_cases(7)
+    assert [c for c in every if c.kind != "fault"] == [c for c in ci if c.kind in
+                                                       ("clean", "variation")]
+    assert sum(c.kind == "fault" for c in ci) == fm.CI_FAULTS
+    assert sum(c.kind == "mutant" for c in ci) == fm.CI_MUTANTS
+    assert fm.ci_cases(7) == ci and fm.ci_cases(8) != ci
+    assert {c.name for c in ci if c.kind == "mutant"} <= set(MUTANTS)
+
+
+def test_a_mutant_row_holds_when_a_declared_clause_fails_whatever_else_does() -> None:
+    name, mutant = next(iter(MUTANTS.items()))
+    case = fm.Case(name, "mutant", frozenset(mutant.clauses))
+    declared = sorted(mutant.clauses)[0]
+    assert fm.judge(_outcome(case, 1, {declared, "NO-5XX"})) == []
+    assert any("survived" in p for p in fm.judge(_outcome(case, 1, {"NO-5XX"})))
+    assert any("survived" in p for p in fm.judge(_outcome(case, 0)))
+    assert any("exit code 3" in p for p in fm.judge(_outcome(case, 3, {declared})))
 
 
 def _outcome(case: fm.Case, exit_code: int, failed: Collection[str] = (),

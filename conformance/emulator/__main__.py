@@ -9,7 +9,7 @@ import sys
 import threading
 from typing import NoReturn
 
-from conformance.emulator import DEFAULT_API_KEY, FAULTS, VARIATIONS, create_app
+from conformance.emulator import DEFAULT_API_KEY, FAULTS, MUTANTS, VARIATIONS, create_app
 from conformance.emulator.context import LATENCY_ENV
 from conformance.emulator.server import start_in_thread
 
@@ -36,8 +36,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--fault", action="append", dest="faults", default=[], metavar="NAME")
     p.add_argument("--variation", action="append", dest="variations", default=[],
                    metavar="NAME")
+    p.add_argument("--mutant", metavar="NAME",
+                   help="serve one generated mutant (see --list-mutants)")
     p.add_argument("--list-faults", action="store_true")
     p.add_argument("--list-variations", action="store_true")
+    p.add_argument("--list-mutants", action="store_true")
     p.add_argument("--time-scale", type=float, default=1.0, metavar="F",
                    help="multiply every lifecycle phase duration by F")
     p.add_argument("--data-dir", metavar="DIR", help="keep state in SQLite under DIR")
@@ -63,13 +66,17 @@ def main(argv: list[str] | None = None) -> int:
             print(_table([("VARIATION", "CLAUSES", "DESCRIPTION")] + [
                 (v.name, "-", v.description) for v in VARIATIONS.values()]))
             return 0
+        if args.list_mutants:
+            print(_table([("MUTANT", "CLAUSES", "DESCRIPTION")] + [
+                (m.name, ",".join(m.clauses), m.description) for m in MUTANTS.values()]))
+            return 0
         if not 0 <= args.port <= 65535:
             raise _UsageError(f"--port must be between 0 and 65535, got {args.port}")
         keys = args.api_keys or [k.strip() for k in os.environ.get(KEYS_ENV, "").split(",")
                                  if k.strip()] or [DEFAULT_API_KEY]
         app = create_app(api_keys=keys, faults=args.faults, variations=args.variations,
-                         time_scale=args.time_scale, data_dir=args.data_dir,
-                         latency=args.latency)
+                         mutant=args.mutant, time_scale=args.time_scale,
+                         data_dir=args.data_dir, latency=args.latency)
         server = start_in_thread(app, args.host, args.port)
     except _UsageError as error:
         print(f"conformance emulator: error: {error}", file=sys.stderr)

@@ -81,6 +81,7 @@ class DeleteAsk:
     task: Task
     subject: str  # one of TASK_SUBJECTS
     index_unlocked: bool  # a video of the task's index was deleted once
+    caller: str  # the account asking (another than the task's, when a rule let it reach)
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,6 +257,7 @@ class QueryPolicy:
     lenient: bool = False
     bounds: Mapping[str, int] = field(default_factory=dict)
     clamp: bool = False
+    limit_cap: int | None = 50  # page_limit above it is refused or clamped (None: served)
 
 
 @dataclass(frozen=True, slots=True)

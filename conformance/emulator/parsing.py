@@ -24,7 +24,6 @@ from conformance.emulator.model import ListQuery
 MAX_UPLOAD = 100 * 1024 * 1024
 MAX_FIELD = 64 * 1024
 MAX_JSON = 1024 * 1024
-MAX_PAGE_LIMIT = 50
 MAX_QUERY_NUMBER = 2**31 - 1
 _INTEGER = re.compile(r"-?[0-9]+")
 _KINDS = {int: "an integer", float: "a number"}
@@ -157,6 +156,10 @@ class _BadNumber(ApiError):
         self.above = above
 
 
+def _bad_query(message: str) -> ApiError:
+    return invalid(message, kind="bad-query")
+
+
 def list_query(request: Request, policy: QueryPolicy) -> ListQuery:
     """The query, refusing every bad value, or under a lenient policy only those the contract
     requires refusing (enums, page_limit above 50, a repeated key)."""
@@ -171,7 +174,7 @@ def list_query(request: Request, policy: QueryPolicy) -> ListQuery:
         if not values:
             return None
         if len(values) > 1:
-            raise invalid(f"The {name} parameter is given more than once.")
+            raise _bad_query(f"The {name} parameter is given more than once.")
         return values[0]
 
     def number(name: str, kind: type, *, minimum: int = 0) -> Any:
@@ -196,25 +199,26 @@ def list_query(request: Request, policy: QueryPolicy) -> ListQuery:
 
     page = _default(number("page", int, minimum=1), 1)
     limit = _default(number("page_limit", int, minimum=1), 10)
-    if limit > MAX_PAGE_LIMIT:
+    cap = policy.limit_cap
+    if cap is not None and limit > cap:
         if not policy.clamp:
-            raise invalid(f"The page_limit parameter must be at most {MAX_PAGE_LIMIT}.")
-        limit = MAX_PAGE_LIMIT
+            raise _bad_query(f"The page_limit parameter must be at most {cap}.")
+        limit = cap
     # an empty value is a bad value, not an absent one: only a missing key takes the default
     sort_by = _default(one("sort_by"), "created_at")
     if sort_by not in ("created_at", "updated_at"):
-        raise invalid("The sort_by parameter must be created_at or updated_at.")
+        raise _bad_query("The sort_by parameter must be created_at or updated_at.")
     sort_option = _default(one("sort_option"), "desc")
     if sort_option not in ("asc", "desc"):
-        raise invalid("The sort_option parameter must be asc or desc.")
+        raise _bad_query("The sort_option parameter must be asc or desc.")
     statuses = params.get("status")
     if statuses is not None and not set(statuses) <= set(STATUSES):
-        raise invalid(f"The status parameter must be one of {', '.join(STATUSES)}.")
+        raise _bad_query(f"The status parameter must be one of {', '.join(STATUSES)}.")
     index_id = one("index_id")
     if index_id is not None and not lenient and not (len(index_id) == 24 and all(
             c in "0123456789abcdef" for c in index_id)):
         # lenient-queries lets it through: it names no index, so it matches no task
-        raise invalid("The index_id parameter must be 24 lowercase hexadecimal characters.")
+        raise _bad_query("The index_id parameter must be 24 lowercase hexadecimal characters.")
     return ListQuery(
         page=page, page_limit=limit, sort_by=sort_by, descending=sort_option == "desc",
         index_id=index_id, statuses=frozenset(statuses) if statuses is not None else None,
@@ -252,9 +256,9 @@ def _moment(value: str | None, name: str) -> float | None:
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
-        raise invalid(f"The {name} parameter must be an RFC 3339 date-time.") from None
+        raise _bad_query(f"The {name} parameter must be an RFC 3339 date-time.") from None
     if moment.tzinfo is None or "T" not in value.upper():
-        raise invalid(f"The {name} parameter must be an RFC 3339 date-time with an offset.")
+        raise _bad_query(f"The {name} parameter must be an RFC 3339 date-time with an offset.")
     return moment.timestamp()
 
 

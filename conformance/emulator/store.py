@@ -276,7 +276,7 @@ class Store:
             subject = self.subject(task, now)
             index = self.account(task.account).indexes.get(task.index_id)
             refusal = self.rules.may_delete(DeleteAsk(
-                task, subject, index is not None and index.any_video_deleted))
+                task, subject, index is not None and index.any_video_deleted, account))
             self._apply(self.rules.delete_effects(EffectAsk(
                 "delete_task", task, subject, refusal, self._neighbours(task, now))), now)
             if refusal is not None:
