@@ -29,7 +29,7 @@ from conformance.emulator.lifecycle import Clock, Schedule
 from conformance.emulator.media import Probe
 from conformance.emulator.model import DomainError, Index, NotFound, Task, new_id
 from conformance.emulator.rules import Rules
-from conformance.emulator.timeline import Timeline
+from conformance.emulator.timeline import Timeline, in_order
 
 WELL_FORMED = re.compile(r"[0-9a-f]{24}")
 
@@ -204,8 +204,8 @@ class Store:
 
     def _add_task(self, task: Task) -> None:
         acc = self.account(task.account)
-        acc.tasks[task.id] = task
-        acc.by_index.setdefault(task.index_id, {})[task.id] = task
+        in_order(acc.tasks, task)
+        in_order(acc.by_index.setdefault(task.index_id, {}), task)
         acc.timeline.add(task)
 
     def subject(self, task: Task, now: float) -> str:

@@ -10,6 +10,7 @@ from conformance.emulator.faults import fault_patches
 from conformance.emulator.lifecycle import Clock
 from conformance.emulator.listing import scan
 from conformance.emulator.media import Probe
+from conformance.emulator.mutants import MUTANTS
 from conformance.emulator.model import ListQuery
 from conformance.emulator.patches import after
 from conformance.emulator.rules import Patch, Rules
@@ -30,7 +31,10 @@ BROKEN = Probe("video_file_broken", None, None, None)
 ASKING = (after("shown", lambda ask, shown: shown), after("matches", lambda ask, kept: kept))
 PATCHES: dict[str, tuple[Patch, ...]] = {
     "clean": (), "renames": tuple(fault_patches(["delete-renames-neighbours"])),
-    "asking": ASKING}
+    "asking": ASKING, "revisits": tuple(fault_patches(["status-goes-backwards"])),
+    # schedules cut short (a task turned failed) and deleted tasks brought back
+    "fails": MUTANTS["delete_effects.fails-ready-neighbour.failed-deleted"].patches,
+    "revives": MUTANTS["delete_effects.back-after-2s.failed"].patches}
 
 
 def _queries(indexes: list[str], rng: random.Random) -> list[ListQuery]:
