@@ -60,8 +60,9 @@ def _expected(store: Store, query: ListQuery, now: float) -> tuple[list[str], in
     return [t.id for t in page], total
 
 
-@pytest.mark.parametrize("patched", sorted(PATCHES))
-@pytest.mark.parametrize("seed", range(10))
+@pytest.mark.parametrize(("patched", "seed"), [
+    (patched, seed) for patched in sorted(PATCHES) for seed in range(10 if patched == "clean"
+                                                                      else 3)])
 def test_pages_match_a_full_scan_through_creates_deletes_and_clock_moves(
         seed: int, patched: str) -> None:
     rng = random.Random(seed)
