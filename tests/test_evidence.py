@@ -185,23 +185,23 @@ def test_replay_names_what_it_needs_and_what_it_cannot_find(reports: Path) -> No
 
 
 @pytest.fixture(scope="module")
-def ready_deleted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
-    """Deletes answer 200 {} (DEL-204): the ready task's delete, once its video is gone."""
-    server = _serve("delete-200-empty-object")
-    where = tmp_path_factory.mktemp("ready")
+def deletes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Task deletes answer 200 {} (DEL-204: the ready task's, once its video is gone) and a
+    failed task's delete is refused (DEL-FAILED, judged by the test itself)."""
+    server = _serve("delete-200-empty-object", "delete-failed-refused")
+    where = tmp_path_factory.mktemp("deletes")
     try:
         done = conformance("run", "--base-url", server.base_url, "--profile", "quick", "-m",
                            "deletes", "--report-dir", str(where / "reports"), cwd=where)
         assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
-        yield where / "reports", server.base_url
+        yield where / "reports"
     finally:
         server.stop()
 
 
 def test_replay_of_a_ready_task_deleted_after_its_video_stands_and_then_is_gone(
-        ready_deleted: tuple[Path, str], clean: RunningServer) -> None:
-    reports, _faulty = ready_deleted
-    finding = next(f for f in _findings(reports)
+        deletes: Path, clean: RunningServer) -> None:
+    finding = next(f for f in _findings(deletes)
                    if f["clause"] == "DEL-204" and "video_is_deleted" in f["test"])
     steps = finding["steps"]
     kinds = [(s["kind"], s.get("method"), s.get("status")) for s in steps]
@@ -209,10 +209,26 @@ def test_replay_of_a_ready_task_deleted_after_its_video_stands_and_then_is_gone(
     video = next(n for n, s in enumerate(steps) if "/videos/" in s.get("url", ""))
     assert steps[video]["url"] == "${BASE}/indexes/${INDEX_1}/videos/${VIDEO_1}"
     assert steps[-1]["role"] == "evidence" and steps[-1]["url"] == "${BASE}/tasks/${TASK_1}"
-    stands = _replay(reports, finding["id"])
+    stands = _replay(deletes, finding["id"])
     assert stands.returncode == 1 and "stands" in stands.stdout, stands.stdout
-    gone = _replay(reports, finding["id"], "--base-url", clean.base_url)
+    gone = _replay(deletes, finding["id"], "--base-url", clean.base_url)
     assert gone.returncode == 0 and "gone" in gone.stdout, gone.stdout
+
+
+def test_a_finding_the_test_judged_itself_stands_while_its_answer_is_the_runs(
+        deletes: Path, clean: RunningServer) -> None:
+    finding = next(f for f in _findings(deletes) if f["clause"] == "DEL-FAILED")
+    assert finding["check"]["name"] is None and ("wait", "failed") in [
+        (s["kind"], s.get("status")) for s in finding["steps"]]
+    stands = _replay(deletes, finding["id"])
+    assert stands.returncode == 1, stands.stdout
+    assert "answer is the run's again (400 task_cannot_be_deleted)" in stands.stdout
+    # The faulty target keeps the failed task: the replay says so, with the command.
+    left = sorted(deletes.glob("replay-ledger*.json"))
+    assert left and f"conformance cleanup --ledger {left[-1].name}" in stands.stdout.replace(
+        str(deletes) + "/", "")
+    gone = _replay(deletes, finding["id"], "--base-url", clean.base_url)
+    assert gone.returncode == 0 and "(400 task_cannot_be_deleted then, 204 now)" in gone.stdout
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed")

@@ -29,17 +29,41 @@ _REASONS = {200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request",
 def write_har(path: Path, exchanges: Sequence[Exchange], tests: Sequence[tuple[int, str]],
               scrub: Callable[[str], str]) -> int:
     """Write the HAR of ``exchanges``; ``tests`` are (first transcript position, test id) in
-    run order. Returns the number of bytes written."""
-    text = scrub(json.dumps(har_document(exchanges, tests), ensure_ascii=False))
+    run order. Returns the number of bytes written.
+
+    Written entry by entry, each scrubbed as text, so no more than one entry's text is in
+    memory besides the transcript itself."""
+    pages, owner = _pages(exchanges, tests)
+    document = har_document([], [])
+    document["log"]["pages"] = pages
+    head, _, tail = json.dumps(document, ensure_ascii=False).partition('"entries": []')
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = text.encode("utf-8")
-    path.write_bytes(data)
-    return len(data)
+    with path.open("w", encoding="utf-8") as out:
+        out.write(scrub(head) + '"entries": [')
+        for n, exchange in enumerate(exchanges):
+            text = json.dumps(_entry(exchange, owner[n], n), ensure_ascii=False)
+            out.write(("," if n else "") + scrub(text))
+        out.write("]" + scrub(tail))
+    return path.stat().st_size
 
 
 def har_document(exchanges: Sequence[Exchange],
                  tests: Sequence[tuple[int, str]]) -> dict[str, Any]:
-    starts = sorted(tests)
+    pages, owner = _pages(exchanges, tests)
+    entries = [_entry(e, owner[n], n) for n, e in enumerate(exchanges)]
+    return {"log": {"version": "1.2",
+                    "creator": {"name": "tasks-conformance", "version": conformance.__version__},
+                    "pages": pages, "entries": entries,
+                    "comment": "Keys are written as $TWELVELABS_API_KEY and "
+                               "$TWELVELABS_SECOND_API_KEY; nothing a key was is kept."}}
+
+
+def _pages(exchanges: Sequence[Exchange], tests: Sequence[tuple[int, str]],
+           ) -> tuple[list[dict[str, Any]], list[str | None]]:
+    """One page per test that sent something, and the page of each exchange (a test's
+    exchanges run from its first position to the next test's)."""
+    # Stable on position: of tests that share a first position, the last one run sent them.
+    starts = sorted(tests, key=lambda t: t[0])
     pages = []
     owner: list[str | None] = [None] * len(exchanges)
     for n, (first, nodeid) in enumerate(starts):
@@ -50,12 +74,7 @@ def har_document(exchanges: Sequence[Exchange],
             owner[position] = nodeid
         pages.append({"startedDateTime": _when(exchanges[first].started_wall),
                       "id": nodeid, "title": nodeid, "pageTimings": {}})
-    entries = [_entry(e, owner[n], n) for n, e in enumerate(exchanges)]
-    return {"log": {"version": "1.2",
-                    "creator": {"name": "tasks-conformance", "version": conformance.__version__},
-                    "pages": pages, "entries": entries,
-                    "comment": "Keys are written as $TWELVELABS_API_KEY and "
-                               "$TWELVELABS_SECOND_API_KEY; nothing a key was is kept."}}
+    return pages, owner
 
 
 def _when(wall: float) -> str:

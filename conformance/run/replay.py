@@ -54,7 +54,9 @@ def add_parser(commands: Any) -> None:
     """The ``replay`` subcommand's options (``cli.py`` calls this)."""
     parser = commands.add_parser(
         "replay", help="send a finding's requests again and say whether it still stands",
-        description=__doc__.split("\n\n")[0] if __doc__ else None,
+        description="Send a finding's requests again (set-up included, new IDs captured as "
+        "the target assigns them) and judge the new answer with the check that judged it in "
+        "the run; what the replay creates, it deletes.",
         epilog="exit codes: 0 gone, 1 stands, 2 usage, 3 could not replay")
     parser.add_argument("finding", metavar="FINDING", help="a finding's ID (F1, F2...)")
     parser.add_argument("--findings", default="reports/findings.json", metavar="FILE",
@@ -84,12 +86,22 @@ def command(args: argparse.Namespace) -> int:
             options["base_url"] = finding["base_url"]
         settings = build_settings(options, environ,
                                   Path(args.config) if args.config else None)
-        ledger = Ledger(Path(args.findings).with_name("replay-ledger.json"),
+        ledger = Ledger(_free(Path(args.findings).with_name("replay-ledger.json")),
                         f"replay-{finding['id']}", settings.base_url)
         return replay(finding, settings, ledger, print)
     except (ReplayUsageError, SettingsError) as exc:
         print(f"conformance replay: {exc}")
         return EXIT_USAGE
+
+
+def _free(path: Path) -> Path:
+    """``path``, or the first free ``replay-ledger-N.json`` beside it: an earlier replay's
+    ledger of what it left behind is kept."""
+    number = 1
+    while path.exists():
+        number += 1
+        path = path.with_name(f"replay-ledger-{number}.json")
+    return path
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -239,10 +251,11 @@ def _judge(finding: dict[str, Any], answers: dict[int, httpx.Response],
            values: dict[str, str], say: Callable[[str], None]) -> int:
     check = finding.get("check") or {}
     name, clause_id = check.get("name"), check.get("clause") or finding["clause"]
-    if not name or not str(name).startswith(_CHECKS) or ":" not in name:
-        raise CouldNotReplay(f"the finding was judged by {name or 'the test itself'}, which "
-                             "cannot judge outside the run; compare the answers above with: "
-                             f"{finding['message']}")
+    if not name:
+        return _compare(finding, answers, say)
+    if not str(name).startswith(_CHECKS) or ":" not in name:
+        raise CouldNotReplay(f"the finding was judged by {name}, which cannot judge outside "
+                             f"the run; compare the answers above with: {finding['message']}")
     module, function = str(name).split(":", 1)
     judge = getattr(importlib.import_module(module), function)
     arguments = {k: _argument(v, answers, values, k)
@@ -257,6 +270,31 @@ def _judge(finding: dict[str, Any], answers: dict[int, httpx.Response],
             f"[{exc.clause_id}] {exc.message}")
         return EXIT_GONE
     say(f"{finding['id']} [{finding['clause']}] gone: {function} holds for the new answer")
+    return EXIT_GONE
+
+
+def _compare(finding: dict[str, Any], answers: dict[int, httpx.Response],
+             say: Callable[[str], None]) -> int:
+    """A finding the test judged by itself (no check recorded): it stands while the final
+    answer is the run's again (same status, same error code), and is gone once it differs."""
+    steps = finding["steps"]
+    last = max((n for n, s in enumerate(steps) if s.get("role") == "evidence" and n in answers),
+               default=None)
+    if last is None:
+        raise CouldNotReplay("the finding names no answer to compare")
+    response = answers[last]
+    body = json_body(response)
+    code = body.get("code") if isinstance(body, dict) and isinstance(body.get("code"),
+                                                                     str) else ""
+    was = (steps[last].get("recorded_status"), steps[last].get("recorded_code", ""))
+    now = f"{response.status_code}" + (f" {code}" if code else "")
+    seen = f"{was[0]}" + (f" {was[1]}" if was[1] else "")
+    if (response.status_code, code) == was:
+        say(f"{finding['id']} [{finding['clause']}] stands: the test judged by itself and the "
+            f"answer is the run's again ({now}): {finding['message']}")
+        return EXIT_STANDS
+    say(f"{finding['id']} [{finding['clause']}] gone: the test judged by itself, and the "
+        f"answer it judged is no longer the run's ({seen} then, {now} now)")
     return EXIT_GONE
 
 

@@ -55,6 +55,8 @@ class Step:
     status: str = ""
     """wait: the status the run saw before the next step."""
     recorded_status: int | None = None
+    recorded_code: str = ""
+    """The error code of the answer the run got (``code`` of a JSON error body), if any."""
     note: str = ""
 
     def as_dict(self) -> dict[str, Any]:
@@ -188,8 +190,18 @@ def _send(exchange: Exchange, position: int, base: str, fill_ids: Any) -> Step:
                 files=[(name, filename, _content(size)) for name, filename, size in
                        exchange.files],
                 body=body, json_body=exchange.json_body, recorded_status=exchange.status,
+                recorded_code=_error_code(exchange.response_body),
                 note=fill_ids(f"{exchange.method} {_path(exchange.url, base)} -> "
                               f"{exchange.status}"))
+
+
+def _error_code(body: str) -> str:
+    try:
+        found = json.loads(body) if body.startswith("{") else None
+    except ValueError:
+        return ""
+    code = found.get("code") if isinstance(found, dict) else None
+    return code if isinstance(code, str) else ""
 
 
 def _content(size: int) -> str:
