@@ -137,3 +137,18 @@ def test_the_har_of_real_exchanges_is_har_1_2(api: ApiClient) -> None:
 def test_the_har_check_refuses_what_is_no_har_1_2() -> None:
     broken = {"log": {"version": "1.1", "creator": {"name": "x"}, "entries": [{}]}}
     assert len(har_problems(broken)) >= 3
+
+
+def test_a_list_of_an_index_brings_the_tasks_made_in_it_into_the_story(
+        api: ApiClient, server: RunningServer) -> None:
+    index = api.create_index("conformance-listed").json()["_id"]
+    other = api.create_index("conformance-unlisted").json()["_id"]
+    mine = [api.create_task(index, video_file=sample_video()).json()["_id"] for _ in range(2)]
+    api.create_task(other, video_file=sample_video())
+    api.list_tasks(index_id=index, page_limit=1, page=3)
+    items = api.transcript.since(0)
+    story = build_story(items, [len(items) - 1], server.base_url)
+    made = [s for s in story.steps if s.method == "POST"]
+    assert [s.url for s in made] == ["${BASE}/indexes", "${BASE}/tasks", "${BASE}/tasks"]
+    assert sorted(story.variables.values()) == sorted([index, *mine])
+    assert story.steps[-1].url == "${BASE}/tasks?index_id=${INDEX_1}&page_limit=1&page=3"

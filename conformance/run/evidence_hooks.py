@@ -46,9 +46,19 @@ class EvidenceHooks:
                 and call.excinfo is not None):
             return report
         state = run_state(self.config)
-        found = record(self.config, item.nodeid, call.excinfo.value)
+        try:
+            self._lead_with_evidence(item, call.excinfo.value, report)
+        except Exception as exc:  # evidence is an aid: it must never turn into a harness error
+            state.notes.append(f"evidence of {item.nodeid} could not be gathered: "
+                               f"{type(exc).__name__}: {exc}")
+        return report
+
+    def _lead_with_evidence(self, item: pytest.Item, exc: BaseException,
+                            report: pytest.TestReport) -> None:
+        found = record(self.config, item.nodeid, exc)
         if not found:
-            return report
+            return
+        state = run_state(self.config)
         items = state.transcript.since(0)
         report_dir = state.settings.report_dir
         scrub = state.redactor.scrub
@@ -58,18 +68,21 @@ class EvidenceHooks:
         text = scrub(f"{text}\n"
                      f"{evidence_text(found, items, report_dir, curl='curl ' not in text)}")
         report.longrepr = text
-        report.conformance_longrepr = text
+        report.conformance_longrepr = text  # type: ignore[attr-defined]
         if self.config.pluginmanager.hasplugin("html"):
             from pytest_html import extras
 
             block = extras.html(scrub(evidence_html(found, items, report_dir)))
-            report.extras = [block, *getattr(report, "extras", [])]
-        return report
+            report.extras = [block, *getattr(report, "extras", [])]  # type: ignore[attr-defined]
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         # tryfirst: before the summary is written, so its notes say what was written here.
-        write_run_files(self.config)
+        try:
+            write_run_files(self.config)
+        except OSError as exc:
+            run_state(self.config).notes.append(f"{HAR_FILE} and {FINDINGS_FILE} could not be "
+                                                f"written: {exc}")
 
 
 def write_run_files(config: pytest.Config) -> None:

@@ -168,8 +168,9 @@ def _positions(transcript: Transcript, items: Sequence[Exchange], evidence: tupl
         positions = {p for p in range(len(items) - 1, -1, -1)
                      if items[p].curl() == line}
         positions = {max(positions)} if positions else set()
-    if judged is not None and positions:
-        end = max(positions)
+    if judged is not None:
+        # A check given bodies (a task's read before, list pages) rests on their answers.
+        end = max(positions) if positions else len(items) - 1
         for value in _mappings(judged.arguments.values()):
             at = _body_position(value, items, end, found)
             if at is not None:
@@ -258,7 +259,19 @@ def _to_steps(encoded: Any, steps: dict[int, int], variables: dict[str, str]) ->
 
 
 def _literal_ids(judged: JudgedBy | None) -> list[str]:
-    """String arguments of the check (a task_id it was told to expect)."""
+    """Strings among the check's arguments (a task ID it was told to expect, the IDs a list
+    must show): the resources they name belong to the story too."""
     if judged is None:
         return []
-    return [v for v in judged.arguments.values() if isinstance(v, str)]
+    found: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str):
+            found.append(value)
+        elif isinstance(value, list | tuple | set | frozenset):
+            for item in value:
+                walk(item)
+
+    for value in judged.arguments.values():
+        walk(value)
+    return found

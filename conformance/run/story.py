@@ -117,6 +117,13 @@ def build_story(items: Sequence[Exchange], evidence: Sequence[int], base_url: st
     needed: set[str] = set()
     queue = [rid for p in evidence for rid in _mentions(items[p], created)]
     queue += [rid for rid in also if rid in created]
+    # A list of an index shows what was made in it: its tasks belong to the story.
+    for position in evidence:
+        exchange = items[position]
+        if exchange.method == "GET" and _path(exchange.url, base) == "/tasks":
+            indexes = [r for r in _mentions(exchange, created) if created[r][1] == "index"]
+            queue += [rid for rid, (at, kind, _) in created.items() if kind == "task"
+                      and at < position and any(i in _haystack(items[at]) for i in indexes)]
     while queue:
         rid = queue.pop()
         if rid in needed:
