@@ -16,6 +16,7 @@ from conformance.clauses import ContractViolation
 from conformance.emulator import create_app
 from conformance.emulator.server import RunningServer, start_in_thread
 from conformance.resources.media import sample_video, undecodable_bytes
+from conformance.run.evidence import without_filtered_reproduction
 from conformance.run.har import har_document
 from conformance.run.reproduce import reproduction_script
 from conformance.run.story import build_story
@@ -153,3 +154,12 @@ def test_a_list_of_an_index_brings_the_tasks_made_in_it_into_the_story(
     named = {v for k, v in story.variables.items() if not k.startswith("VIDEO")}
     assert named == {index, *mine}
     assert story.steps[-1].url == "${BASE}/tasks?index_id=${INDEX_1}&page_limit=1&page=3"
+
+
+def test_schemathesis_reproduction_with_a_filtered_key_leaves_the_failure_text() -> None:
+    text = ("[NO-5XX] Server error\n\nReproduce with:\n\n"
+            "    curl -X GET -H 'x-api-key: [Filtered]' 'http://127.0.0.1:1/v1.3/tasks?page=x'"
+            "\n\nnote after")
+    assert without_filtered_reproduction(text) == "[NO-5XX] Server error\n\nnote after"
+    kept = "Reproduce with:\n\n    curl -X GET 'http://127.0.0.1:1/v1.3/tasks'"  # no key sent
+    assert without_filtered_reproduction(kept) == kept

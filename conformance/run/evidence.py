@@ -134,7 +134,8 @@ def evidence_text(findings: Sequence[Finding], items: Sequence[Exchange],
     return "\n".join(lines)
 
 
-_FILTERED = re.compile(r"Reproduce with:?\s*\n(?:.*\n?)*?(?:\n\s*\n|\Z)")
+# schemathesis' block: the header, blank lines, then the indented curl lines.
+_FILTERED = re.compile(r"\n*Reproduce with:?[ \t]*\n(?:[ \t]*\n)*(?:[ \t]+\S.*(?:\n|\Z))+")
 
 
 def without_filtered_reproduction(text: str) -> str:
@@ -142,4 +143,4 @@ def without_filtered_reproduction(text: str) -> str:
     ``[Filtered]`` (a 401 when pasted): the finding's own reproduction replaces it."""
     if "[Filtered]" not in text:
         return text
-    return _FILTERED.sub("", text).rstrip()
+    return _FILTERED.sub("\n", text).strip("\n")
