@@ -38,11 +38,31 @@ quietly_delete() {  # quietly_delete URL: cleanup; says only what stays
   esac
 }
 
-send() {  # send LABEL CURL-ARGUMENTS...: the answer's body goes to $WORK/body
-  local label="$1" code
+call() {  # call CURL-ARGUMENTS...: headers to $WORK/headers, body to $WORK/body; a 429 waits
+  local try=0 code wait
+  while :; do
+    code="$(curl -sS --path-as-is -D "$WORK/headers" -o "$WORK/body" -w '%{http_code}' "$@")"
+    [ "$code" = 429 ] && [ "$try" -lt 5 ] || break
+    wait="$(sed -n 's/^[Rr]etry-[Aa]fter: *\([0-9][0-9]*\).*/\1/p' "$WORK/headers")"
+    try=$((try + 1))
+    sleep "${wait:-$((2 * try))}"
+  done
+  printf '%s' "$code"
+}
+
+send() {  # send LABEL CURL-ARGUMENTS...: a set-up step
+  local label="$1"
   shift
-  code="$(curl -sS --path-as-is -o "$WORK/body" -w '%{http_code}' "$@")"
-  printf '%s -> %s\n' "$label" "$code" >&2
+  printf '%s -> %s\n' "$label" "$(call "$@")" >&2
+}
+
+show() {  # show LABEL CURL-ARGUMENTS...: an answer the finding rests on, headers and body
+  echo "== $1"
+  shift
+  call "$@" > /dev/null
+  tr -d '\r' < "$WORK/headers"
+  cat "$WORK/body"
+  echo
 }
 
 field() {  # field NAME: a string field of the last answer's JSON body ('' if none)
@@ -142,8 +162,8 @@ def _step_lines(number: int, step: Step) -> list[str]:
     args = curl_arguments(step)
     label = f"{number}. {step.method} {step.url}"
     if step.role == "evidence":
-        return [f"# {number}. evidence: {step.note}", f"echo {shlex.quote('== ' + label)}",
-                "curl -sS -i --path-as-is " + " ".join(args) + " || true", "echo"]
+        return [f"# {number}. evidence: {step.note}", f"show {shlex.quote(label)} "
+                + " ".join(args)]
     lines = [f"# {number}. {step.note}", f"send {shlex.quote(label)} " + " ".join(args)]
     for variable, name in step.captures.items():
         lines += [f"{variable}=\"$(field {name})\"",
