@@ -10,8 +10,8 @@ from conformance.emulator.faults import fault_patches
 from conformance.emulator.lifecycle import Clock
 from conformance.emulator.listing import scan
 from conformance.emulator.media import Probe
-from conformance.emulator.mutants import MUTANTS
 from conformance.emulator.model import ListQuery
+from conformance.emulator.mutants import MUTANTS
 from conformance.emulator.patches import after
 from conformance.emulator.rules import Patch, Rules
 from conformance.emulator.store import Store
