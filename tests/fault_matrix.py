@@ -18,6 +18,7 @@ import json
 import os
 import random
 import re
+import resource
 import secrets
 import shutil
 import signal
@@ -525,6 +526,23 @@ class Table:
         path.write_text(self.markdown(), encoding="utf-8")
 
 
+def cost(outcomes: Sequence[Outcome], runner: str, children: Any) -> str:
+    """Seconds per row: median wall, and CPU (rows say theirs under the fork runner; the
+    process runner's are those of this process's children, shared out)."""
+    if not outcomes:
+        return "no rows"
+    walls = sorted(o.seconds for o in outcomes)
+    if runner == "fork":
+        cpus = [c for o in outcomes if (c := rows.cpu_seconds(o.report_dir.parent)) is not None]
+        cpu = sum(cpus) / len(cpus) if cpus else float("nan")
+    else:
+        now = resource.getrusage(resource.RUSAGE_CHILDREN)
+        used = (now.ru_utime - children.ru_utime) + (now.ru_stime - children.ru_stime)
+        cpu = used / len(outcomes)
+    return (f"{len(outcomes)} rows ({runner} runner): median {walls[len(walls) // 2]:.1f} s "
+            f"wall a row, {cpu:.1f} s CPU a row")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.fault_matrix",
                                      description=__doc__.splitlines()[0] if __doc__ else None)
@@ -549,12 +567,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if blind := clauses_without_fault():
         print(f"fault matrix: clause(s) without a fault: {', '.join(blind)}", file=sys.stderr)
     started = time.monotonic()
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     # The reports of a wrong row must outlive the run for whoever reads its message.
     root = args.keep or Path(tempfile.mkdtemp(prefix="fault-matrix-"))
     outcomes = run_matrix(selected, root, args.workers, lambda s: print(s, flush=True),
                           runner=args.runner)
     table = Table(list(outcomes.values()), time.monotonic() - started)
     print(table.text())
+    print(cost(list(outcomes.values()), args.runner, children))
     for outcome in outcomes.values():
         for problem in judge(outcome):
             print(f"{outcome.case.label}: {problem}")
