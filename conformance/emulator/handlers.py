@@ -95,7 +95,12 @@ async def create_task(request: Request, ctx: Context, account: str) -> Response:
                                  user_metadata=form.user_metadata)
     body = ({"_id": task.id, "video_id": task.video_id} if task is not None
             else {"_id": new_id(), "video_id": new_id()})  # a pretended create
-    return answer_response(ctx.rules.created_answer(CreatedAsk("create_task", body)), ctx.rules)
+    return _created(ctx, "create_task", body)
+
+
+def _created(ctx: Context, operation: str, body: dict[str, Any]) -> Response:
+    """The one place a create's success answer is decided."""
+    return answer_response(ctx.rules.created_answer(CreatedAsk(operation, body)), ctx.rules)
 
 
 @operation
@@ -140,8 +145,7 @@ async def delete_video(request: Request, ctx: Context, account: str) -> Response
 async def create_index(request: Request, ctx: Context, account: str) -> Response:
     name, models = parsing.index_body(await parsing.json_body(request))
     index = ctx.store.create_index(account, name, models)
-    return answer_response(ctx.rules.created_answer(CreatedAsk("create_index",
-                                                               {"_id": index.id})), ctx.rules)
+    return _created(ctx, "create_index", {"_id": index.id})
 
 
 @operation

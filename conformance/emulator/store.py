@@ -141,7 +141,7 @@ class Store:
             del acc.indexes[index_id]
             if self._persist:
                 self._persist.drop_index(index_id)
-            return self.rules.deleted_answer(DoneAsk("delete_index", "index"))
+            return self._done("delete_index", "index")
 
     # --- tasks -----------------------------------------------------------------------------
     def create_task(self, account: str, index_text: str | None, *, source: str,
@@ -159,8 +159,8 @@ class Store:
             elif index is None:
                 index = self._foreign_index(account, index_text)
                 subject = "unknown-index" if index is None else "valid"
-                if index is not None and not self.rules.reach(
-                        ReachAsk("create_task", account, index.account, "index")):
+                if index is not None and not self.reaches("create_task", account,
+                                                           index.account, "index"):
                     index, subject = None, "foreign-index"
             newest = next(reversed(acc.indexes.values()), None)
             # no video source is refused before anything about the index
@@ -208,6 +208,22 @@ class Store:
         in_order(acc.by_index.setdefault(task.index_id, {}), task)
         acc.timeline.add(task)
 
+    # --- the one place each of these rules is asked ---------------------------------------
+    def reaches(self, operation: str, caller: str, owner: str, subject: str) -> bool:
+        """Whether ``caller`` may act on what ``owner`` holds (its own, always)."""
+        return caller == owner or self.rules.reach(ReachAsk(operation, caller, owner, subject))
+
+    def shows(self, view: str, task: Task, deleted_at: float | None, now: float) -> bool:
+        return self.rules.shown(ShowAsk(view, task, deleted_at, now))
+
+    def _changes(self, operation: str, task: Task, subject: str,
+                 refusal: DomainError | None, now: float) -> None:
+        self._apply(self.rules.delete_effects(EffectAsk(
+            operation, task, subject, refusal, self._neighbours(task, now))), now)
+
+    def _done(self, operation: str, subject: str) -> Answer:
+        return self.rules.deleted_answer(DoneAsk(operation, subject))
+
     def subject(self, task: Task, now: float) -> str:
         """What a task is to the rules: its status, with where an unfinished one is bound and
         whether a ready one still has its video."""
@@ -226,16 +242,16 @@ class Store:
         acc = self.account(account)
         task = acc.tasks.get(task_id)
         if task is not None:
-            return task if self.rules.shown(ShowAsk(view, task, None, now)) else None
+            return task if self.shows(view, task, None, now) else None
         gone = acc.tombstones.get(task_id)
         if gone is not None:
-            deleted = ShowAsk(view, gone, acc.deleted_at.get(task_id, 0.0), now)
-            return gone if view != "delete" and self.rules.shown(deleted) else None
+            deleted_at = acc.deleted_at.get(task_id, 0.0)
+            return gone if view != "delete" and self.shows(view, gone, deleted_at, now) else None
         for key, other in self.accounts.items():
             task = other.tasks.get(task_id)
-            if key != account and task is not None and self.rules.reach(ReachAsk(
-                    operation, account, key, self.subject(task, now))):
-                return task if self.rules.shown(ShowAsk(view, task, None, now)) else None
+            if key != account and task is not None and self.reaches(
+                    operation, account, key, self.subject(task, now)):
+                return task if self.shows(view, task, None, now) else None
         return None
 
     def missing(self, account: str, task_id: str, operation: str) -> Answer:
@@ -277,11 +293,10 @@ class Store:
             index = self.account(task.account).indexes.get(task.index_id)
             refusal = self.rules.may_delete(DeleteAsk(
                 task, subject, index is not None and index.any_video_deleted, account))
-            self._apply(self.rules.delete_effects(EffectAsk(
-                "delete_task", task, subject, refusal, self._neighbours(task, now))), now)
+            self._changes("delete_task", task, subject, refusal, now)
             if refusal is not None:
                 raise refusal
-            return self.rules.deleted_answer(DoneAsk("delete_task", subject))
+            return self._done("delete_task", subject)
 
     def delete_video(self, account: str, index_id: str, video_id: str) -> Answer:
         with self.lock:
@@ -294,16 +309,14 @@ class Store:
             task = next((t for t in self.account(index.account).by_index.get(index_id, {})
                          .values() if t.video_id == video_id and t.video_exists(now)), None)
             subject = "none" if task is None else self.subject(task, now)
-            if index.account != account and not self.rules.reach(
-                    ReachAsk("delete_video", account, index.account, subject)):
+            if not self.reaches("delete_video", account, index.account, subject):
                 raise NotFound("resource_not_exist", f"Index {index_id} does not exist.")
             refusal = self.rules.may_delete_video(VideoAsk(task, video_id, subject))
             if task is not None:
-                self._apply(self.rules.delete_effects(EffectAsk(
-                    "delete_video", task, subject, refusal, self._neighbours(task, now))), now)
+                self._changes("delete_video", task, subject, refusal, now)
             if refusal is not None:
                 raise refusal
-            return self.rules.deleted_answer(DoneAsk("delete_video", "video"))
+            return self._done("delete_video", "video")
 
     # --- what deletes do -------------------------------------------------------------------
     def _neighbours(self, task: Task, now: float) -> Neighbours:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from conformance.emulator import listing
-from conformance.emulator.asks import ItemsAsk, MatchAsk, PageAsk, ReachAsk, ShowAsk
+from conformance.emulator.asks import ItemsAsk, MatchAsk, PageAsk
 from conformance.emulator.model import ListQuery, Task
 from conformance.emulator.store import Store
 
@@ -69,14 +69,13 @@ def _scan(store: Store, account: str, q: ListQuery, view: str, now: float) -> li
     for key, acc in store.accounts.items():
         own = key == account
         for task in acc.tasks.values():
-            if not own and not rules.reach(ReachAsk(operation, account, key,
-                                                    store.subject(task, now))):
+            if not own and not store.reaches(operation, account, key, store.subject(task, now)):
                 continue
-            if rules.shown(ShowAsk(view, task, None, now)):
+            if store.shows(view, task, None, now):
                 found.append(task)
         if own:
             found.extend(t for t in acc.tombstones.values()
-                         if rules.shown(ShowAsk(view, t, acc.deleted_at.get(t.id, 0.0), now)))
+                         if store.shows(view, t, acc.deleted_at.get(t.id, 0.0), now))
 
     def kept(task: Task) -> bool:
         status, updated = task.status_at(now)
