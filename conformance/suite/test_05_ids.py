@@ -8,7 +8,7 @@ again after each.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -29,7 +29,7 @@ from conformance.resources.errors import ProvisioningError
 from conformance.resources.pool import Pool
 from conformance.resources.provisioning import Provisioner
 from conformance.resources.watch import Watch
-from conformance.run.state import Subjects
+from conformance.run.state import RunState, Subjects
 from conformance.settings import Settings
 from conformance.subjects import subject
 from conformance.wire.client import ApiClient
@@ -90,10 +90,35 @@ def _form(task_id: str, how: str) -> str:
     return task_id[:-1] if pattern is None else pattern.format(task_id)
 
 
+@pytest.fixture
+def unwatched(api: ApiClient, settings: Settings, state: RunState) -> Iterator[ApiClient]:
+    """The primary account through a client of its own, whose deletes the watch learns of
+    only from the test, once it is known which task each removed: a form of an ID that
+    removed the task it is a form of must not pass for a delete of something else."""
+    assert settings.api_key is not None
+    client = ApiClient(api.base_url, settings.api_key, transcript=api.transcript,
+                       rate=settings.effective_rate)
+    state.clients.append(client)
+    yield client
+    client.close()
+
+
+def _send(unwatched: ApiClient, raw: ApiClient, watch: Watch, task_id: str,
+          form: str) -> tuple[httpx.Response, httpx.Response]:
+    """Delete by ``form`` (sent as written: the client's own quoting would hide the shape),
+    read the task, and log the delete in the watch under what it removed."""
+    response = unwatched.request("DELETE", "/tasks/" + form)
+    after = raw.retrieve_task(task_id)
+    path = f"/tasks/{task_id}" if is_gone(after) else f"/tasks/{form}"
+    watch.deleted(path, response.status_code, f"DELETE /tasks/{form} -> "
+                  f"{response.status_code} (a form of task {task_id})")
+    return response, after
+
+
 @pytest.mark.clause("DEL-MALFORMED")
 def test_deleting_a_malformed_form_of_a_real_task_s_id_answers_a_4xx_and_leaves_the_task(
-        api: ApiClient, pool: Pool, provisioner: Provisioner, watch: Watch,
-        judged: Subjects) -> None:
+        api: ApiClient, unwatched: ApiClient, pool: Pool, provisioner: Provisioner,
+        watch: Watch, judged: Subjects) -> None:
     raw = api.unchecked()
     role = "kept_failed"
     if not pool.usable(role):
@@ -103,12 +128,9 @@ def test_deleting_a_malformed_form_of_a_real_task_s_id_answers_a_4xx_and_leaves_
     assert task.final is not None
     for how in REAL_FORMS:
         form = _form(task.task_id, how)
-        # Sent as written: the client's own quoting would hide the shape.
-        response = raw.request("DELETE", "/tasks/" + form)
-        after = raw.retrieve_task(task.task_id)
+        response, after = _send(unwatched, raw, watch, task.task_id, form)
         if is_gone(after):
-            _deleted_by(form, response, task.task_id, role, pool, provisioner, watch,
-                        allowed=False)
+            _deleted_by(task.task_id, role, pool, provisioner, allowed=False)
             raise ContractViolation(
                 "DEL-MALFORMED", f"deleting {how} to the ID of task {task.task_id} (DELETE "
                 f"/tasks/{form}) answered {response.status_code}, and the task itself is gone",
@@ -116,11 +138,11 @@ def test_deleting_a_malformed_form_of_a_real_task_s_id_answers_a_4xx_and_leaves_
         checks.malformed_id_answer_is_client_error(response)
         checks.task_is_unchanged(task.final, after, "DEL-MALFORMED")
         judged.add("DEL-MALFORMED", subject("DEL-MALFORMED", "forms of a real task's ID", how))
-    _upper_case(raw, pool, role, provisioner, watch, judged)
+    _upper_case(unwatched, raw, pool, role, provisioner, watch, judged)
 
 
-def _upper_case(raw: ApiClient, pool: Pool, role: str, provisioner: Provisioner,
-                watch: Watch, judged: Subjects) -> None:
+def _upper_case(unwatched: ApiClient, raw: ApiClient, pool: Pool, role: str,
+                provisioner: Provisioner, watch: Watch, judged: Subjects) -> None:
     """The ID in upper case may be refused as malformed or read as the same ID; answered 2xx,
     the task it names must be gone."""
     task = pool.tasks[role]
@@ -129,12 +151,10 @@ def _upper_case(raw: ApiClient, pool: Pool, role: str, provisioner: Provisioner,
     if form == task.task_id:
         judged.not_judged("DEL-MALFORMED", text, f"task {task.task_id} has no letter")
         return
-    response = raw.request("DELETE", "/tasks/" + form)
-    after = raw.retrieve_task(task.task_id)
+    response, after = _send(unwatched, raw, watch, task.task_id, form)
     checks.answer_is_not_a_server_error(response)
     if is_gone(after):
-        _deleted_by(form, response, task.task_id, role, pool, provisioner, watch,
-                    allowed=response.is_success)
+        _deleted_by(task.task_id, role, pool, provisioner, allowed=response.is_success)
         if not response.is_success:
             raise ContractViolation(
                 "DEL-MALFORMED", f"deleting task {task.task_id} by its ID in upper case was "
@@ -152,13 +172,11 @@ def _upper_case(raw: ApiClient, pool: Pool, role: str, provisioner: Provisioner,
     judged.add("DEL-MALFORMED", text)
 
 
-def _deleted_by(form: str, response: httpx.Response, task_id: str, role: str, pool: Pool,
-                provisioner: Provisioner, watch: Watch, *, allowed: bool) -> None:
-    """A form of the ID removed the task: the watch learns which delete named it (so it is no
-    vanished task), cleanup need not delete it, and later tests know it is gone (``allowed``:
-    rightly, read as the same ID; else destroyed by a DEL-MALFORMED violation)."""
-    watch.deleted(f"/tasks/{task_id}", response.status_code,
-                  f"DELETE /tasks/{form} -> {response.status_code} (a form of task {task_id})")
+def _deleted_by(task_id: str, role: str, pool: Pool, provisioner: Provisioner, *,
+                allowed: bool) -> None:
+    """A form of the ID removed the task: cleanup need not delete it, and later tests know it
+    is gone (``allowed``: rightly, read as the same ID; else destroyed by a DEL-MALFORMED
+    violation)."""
     provisioner.note_deleted("task", task_id)
     if allowed:
         pool.tasks[role].deleted = True

@@ -48,7 +48,9 @@ def end_look(deletions: Deletions, pool: Pool, ledger: Ledger, watch: Watch, api
     if not tasks:
         raise ProvisioningError(
             "the run deleted no task of its own with 2xx, so nothing can be shown gone for "
-            "good (see DEL-FAILED and DEL-VIDEO-FIRST)")
+            "good (see DEL-FAILED and DEL-VIDEO-FIRST): the failed task "
+            f"{deletions.failed_gone or 'was not deleted'}; the ready task "
+            f"{deletions.ready_gone or 'was not deleted'}")
     return look_for_gone(api.unchecked(), listing, tasks, AT_THE_END)
 
 
