@@ -153,8 +153,7 @@ async def delete_task(request: Request, ctx: Context, account: str) -> Response:
         if ctx.sw.fault("malformed-id-accepted") or (
                 ctx.sw.fault("uppercase-id-accepted") and _UPPERCASE_ID.fullmatch(value)):
             return no_content(ctx.sw)
-        named = ctx.store.task_named_loosely(account, value.replace(" ", "")) \
-            if ctx.sw.fault("malformed-id-normalised") else None
+        named = _named_loosely(ctx, account, value.replace(" ", ""))
         if named is None:
             raise
         task_id = named
@@ -169,6 +168,15 @@ async def delete_task(request: Request, ctx: Context, account: str) -> Response:
     if ctx.sw.fault("delete-204-with-body"):
         return Response(status_code=204, headers={"content-length": "2"})
     return no_content(ctx.sw)
+
+
+def _named_loosely(ctx: Context, account: str, text: str) -> str | None:
+    """malformed-id-normalised: the one task of ``account`` whose ID starts with ``text`` or
+    is the start of it, if exactly one."""
+    if not ctx.sw.fault("malformed-id-normalised") or len(text) < 20:
+        return None
+    found = [t for t in ctx.store.task_ids(account) if t.startswith(text) or text.startswith(t)]
+    return found[0] if len(found) == 1 else None
 
 
 def _refuse_foreign(ctx: Context, account: str, task_id: str) -> None:
@@ -189,7 +197,8 @@ async def delete_video(request: Request, ctx: Context, account: str) -> Response
 async def create_index(request: Request, ctx: Context, account: str) -> Response:
     name, models = parsing.index_body(await parsing.json_body(request))
     index = ctx.store.create_index(account, name, models)
-    return json_response({"_id": index.id}, ctx.sw, status=201)
+    status = 200 if ctx.sw.variation("index-create-200") else 201
+    return json_response({"_id": index.id}, ctx.sw, status=status)
 
 
 @operation

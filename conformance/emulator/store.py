@@ -57,8 +57,10 @@ class Store:
     """All state of one emulator; every status-dependent decision is taken under one lock."""
 
     def __init__(self, clock: Clock, planner: Planner, *, faults: Iterable[str] = (),
-                 variations: Iterable[str] = (), persistence: Persistence | None = None) -> None:
+                 variations: Iterable[str] = (), persistence: Persistence | None = None,
+                 hidden_for: float = 0.0) -> None:
         self.clock = clock
+        self.hidden_for = hidden_for  # new-task-404-briefly: a new task is unseen this long
         self._plan = planner
         self._faults = frozenset(faults)
         self._variations = frozenset(variations)
@@ -89,6 +91,10 @@ class Store:
             for task in tombstones:
                 self._account(task.account).tombstones[task.id] = task
                 self._seq = max(self._seq, task.seq)
+
+    def holds_tasks(self, account: str) -> bool:
+        acc = self._accounts.get(account)
+        return acc is not None and bool(acc.tasks or acc.tombstones)
 
     def reset(self) -> None:
         with self._lock:
@@ -134,8 +140,9 @@ class Store:
 
     # --- tasks -----------------------------------------------------------------------------
     def create_task(self, account: str, index_id: str | None, *, filename: str, probe: Probe,
-                    enable_stream: bool = True,
-                    user_metadata: dict[str, Any] | None = None) -> Task:
+                    enable_stream: bool = True, user_metadata: dict[str, Any] | None = None,
+                    at: float | None = None) -> Task:
+        """A new task; ``at`` backdates its creation (a busy account's earlier tasks)."""
         with self._lock:
             acc = self._account(account)
             if index_id is None:
@@ -148,8 +155,8 @@ class Store:
             if probe.failure == "video_file_broken" and \
                     "reject-undecodable-at-create" in self._variations:
                 raise Invalid(probe.failure, probe.message())
-            now = max(self.clock.now(), self._last_created)
-            self._last_created = now
+            now = max(self.clock.now(), self._last_created) if at is None else at
+            self._last_created = max(now, self._last_created)
             self._seq += 1
             task = Task(new_id(), account, index_id, new_id(), self._seq, now,
                         self._plan(now, probe), filename, enable_stream, probe.failure,
@@ -180,7 +187,7 @@ class Store:
         self._revive()
         acc = self._account(account)
         task = acc.tasks.get(task_id)
-        if task is not None:
+        if task is not None and not self._hidden(task, self.clock.now()):
             return task
         if "deleted-task-still-retrievable" in self._faults and task_id in acc.tombstones:
             return acc.tombstones[task_id]
@@ -198,26 +205,19 @@ class Store:
         return (status == "failed" and "foreign-retrieve-of-failed-task" in self._faults) or (
             status not in FINAL and "foreign-retrieve-of-unfinished-task" in self._faults)
 
-    def task_named_loosely(self, account: str, text: str) -> str | None:
-        """The one task of ``account`` whose ID starts with ``text`` or is the start of it (a
-        fault's idea of a malformed ID), if exactly one."""
-        if len(text) < 20:
-            return None
-        found = [t for t in self._account(account).tasks
-                 if t.startswith(text) or text.startswith(t)]
-        return found[0] if len(found) == 1 else None
+    def task_ids(self, account: str) -> list[str]:
+        return list(self._account(account).tasks)
 
     def _revive(self) -> None:
         """deleted-task-comes-back: tasks whose return is due are live again."""
-        if not self._returning:
-            return
         with self._lock:
-            now = self.clock.now()
-            due = [task for at, task in self._returning if at <= now]
-            self._returning = [(at, task) for at, task in self._returning if at > now]
-            for task in due:
+            while self._returning and self._returning[0][0] <= self.clock.now():
+                task = self._returning.pop(0)[1]
                 self._account(task.account).tombstones.pop(task.id, None)
                 self._add_task(task)
+
+    def _hidden(self, task: Task, now: float) -> bool:
+        return now < task.created_at + self.hidden_for
 
     def belongs_to_another(self, account: str, task_id: str) -> bool:
         return any(task_id in acc.tasks for key, acc in self._accounts.items() if key != account)
@@ -232,7 +232,7 @@ class Store:
         self._revive()
         with self._lock:
             task = self._account(account).tasks.get(task_id)
-            if task is None:
+            if task is None or self._hidden(task, self.clock.now()):
                 task = self._missing_for_delete(account, task_id)
                 if task is None:
                     return None
@@ -241,8 +241,6 @@ class Store:
             try:
                 self._check_deletable(task, now)
             except Refused:
-                if status not in FINAL and "refused-delete-removes-task" in self._faults:
-                    self._bury(task)
                 self._refusal_harms(task, status)
                 if "refused-delete-removes-neighbour" in self._faults:
                     self._bury_oldest_other(task)
@@ -258,17 +256,16 @@ class Store:
 
     def _refusal_harms(self, task: Task, status: str) -> None:
         """Faults whose refusal of an unfinished task's delete changes it all the same."""
-        if status in FINAL or task.id not in self._account(task.account).tasks:
+        bound, faults = task.schedule.final_status, self._faults
+        if status in FINAL:
             return
-        bound = task.schedule.final_status
-        if bound == "failed" and "refused-delete-removes-failing-task" in self._faults:
+        if "refused-delete-removes-task" in faults or (
+                bound == "failed" and "refused-delete-removes-failing-task" in faults):
             self._bury(task)
-        elif bound == "ready" and "refused-delete-fails-task" in self._faults:
-            schedule = task.schedule
-            task.schedule = Schedule(schedule.starts, (*schedule.statuses[:-1], "failed"))
+        elif bound == "ready" and "refused-delete-fails-task" in faults:
+            task.schedule = Schedule(task.schedule.starts,
+                                     (*task.schedule.statuses[:-1], "failed"))
             task.failure = "video_file_broken"
-            if self._persist:
-                self._persist.put_task(task)
 
     def _missing_for_delete(self, account: str, task_id: str) -> Task | None:
         """A delete names no live task of the caller: 404, unless a fault answers otherwise
@@ -384,7 +381,12 @@ class Store:
             now = acc.timeline.advance(self.clock.now())
             ghosts_shown = "deleted-task-still-listed" in self._faults or (
                 "deleted-task-listed-by-status" in self._faults and query.statuses is not None)
-            if ghosts_shown and acc.tombstones:
+            newest = next(reversed(source.values()), None)
+            if newest is not None and self._hidden(newest, now):
+                # new tasks come last in creation order: leave out those not yet seen
+                seen = [t for t in source.values() if not self._hidden(t, now)]
+                page, total = listing.scan(seen, lambda t: t.status_at(now), query)
+            elif ghosts_shown and acc.tombstones:
                 ghosts = [t for t in acc.tombstones.values()
                           if query.index_id in (None, t.index_id)]
                 page, total = listing.scan([*source.values(), *ghosts],
