@@ -113,7 +113,10 @@ class AuthTrials:
         if secret is not None and kind == "recased" and secret.reveal() == key:
             found.skipped = "the valid key has no letters, so it has no other case"
             return found
-        caller = self._api.with_key(secret, label=kind).unchecked()
+        # Labelled as the transcript, reproductions and replay know them: a look-alike is
+        # replayed as an invalid key, never as the valid key it resembles.
+        caller = self._api.with_key(secret, label="none" if secret is None else "invalid")
+        caller = caller.unchecked()
         before = self._state or self._read_state()
         for operation, send in self._operations(caller, found).items():
             send()
