@@ -33,8 +33,10 @@ class Target:
     """An emulator with some faults, a client of each account, and the run's pieces."""
 
     def __init__(self, tmp_path: Path, faults: tuple[str, ...] = ()) -> None:
-        self.server: RunningServer = start_in_thread(create_app(api_keys=(KEY, SECOND),
-                                                                faults=faults))
+        # Half the emulator's pace: a task stays unfinished long enough to be caught even on
+        # a loaded machine.
+        self.server: RunningServer = start_in_thread(create_app(
+            api_keys=(KEY, SECOND), faults=faults, time_scale=0.5))
         self.settings = Settings(base_url=self.server.base_url, api_key=Secret(KEY),
                                  second_api_key=Secret(SECOND), report_dir=tmp_path,
                                  wait_timeout=15.0)
