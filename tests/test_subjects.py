@@ -120,3 +120,13 @@ def test_a_sort_is_judged_only_on_tasks_that_can_tell_it_from_a_wrong_one() -> N
     same = [_known("1", "4"), _known("2", "5")]
     assert "no task to tell them apart" in str(sort_cannot_tell(same, "updated_at"))
     assert "no two tasks" in str(sort_cannot_tell([_known("1", "4")], "created_at"))
+
+
+def test_an_empty_filtered_set_may_count_no_page_or_one() -> None:
+    empty = _page([])
+    for total_page in (0, 1):
+        empty["page_info"]["total_page"] = total_page
+        assert checks.pages_partition_the_set([empty], 2, set()) == []
+    empty["page_info"]["total_page"] = 2
+    with pytest.raises(ContractViolation):
+        checks.pages_partition_the_set([empty], 2, set())

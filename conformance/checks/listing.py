@@ -86,7 +86,8 @@ def pages_partition_the_set(pages: Sequence[Mapping[str, Any]], limit: int,
              f"{len(seen)}")
     expected_pages = math.ceil(total / limit) if limit else 0
     total_page = pages[0]["page_info"]["total_page"]
-    if total_page != expected_pages:
+    # An empty set is read on page 1 as much as on no page: either count is right.
+    if total_page != expected_pages and not (total == 0 and total_page == 1):
         fail("LIST-PAGING", f"expected total_page = ceil({total} / {limit}) = "
              f"{expected_pages}, got {total_page}")
     if expected_ids is not None and set(seen) != expected_ids:
