@@ -86,7 +86,8 @@ class DeleteAsk:
 
 @dataclass(frozen=True, slots=True)
 class Effect:
-    """One change a delete makes: bury, revive (``after`` seconds), rename, fail, forget-video."""
+    """One change a delete makes: bury, revive (``after`` seconds), rename, fail (now),
+    end-failed (its schedule runs on but ends failed), forget-video."""
 
     kind: str
     task: Task
@@ -144,6 +145,7 @@ class IdAsk:
     text: str
     kind: str
     near: Callable[[], str | None]
+    owned: Callable[[], list[str]]  # the IDs of the caller's live tasks
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from conformance.emulator.store import Store, account_id
 from conformance.emulator.variations import Switches
 
 LATENCY_ENV = "CONFORMANCE_EMULATOR_LATENCY"
-LOOK_ALIKE_CUT = 3  # keys shorter by up to this many characters count as truncated
+LOOK_ALIKE_CUT = 1  # a key without its last character counts as truncated
 
 
 def latency_from_env() -> float:

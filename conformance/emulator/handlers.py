@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 from collections.abc import Awaitable, Callable
@@ -49,10 +50,11 @@ def operation(fn: Handler) -> Callable[[Request], Awaitable[Response]]:
         gone = ctx.rules.served(name)
         if gone is not None:
             raise gone
-        response = await fn(request, ctx, caller.account)
-        if caller.refusal is not None:  # acted, and then refused (a rule's harm)
+        if caller.refusal is not None:  # acted, whatever came of it, and then refused
+            with contextlib.suppress(DomainError):
+                await fn(request, ctx, caller.account)
             raise caller.refusal
-        return response
+        return await fn(request, ctx, caller.account)
 
     return endpoint
 
@@ -81,7 +83,8 @@ def path_id(request: Request, name: str, ctx: Context, account: str,
     """The path parameter ``name`` as an ID, or the answer the rules give a malformed one."""
     text = request.path_params[name]
     result = ctx.rules.path_id(IdAsk(operation, name, text, id_kind(text),
-                                     lambda: ctx.store.near(account, text)))
+                                     lambda: ctx.store.near(account, text),
+                                     lambda: list(ctx.store.account(account).tasks)))
     if isinstance(result, DomainError):
         raise result
     return result

@@ -17,10 +17,14 @@ from conformance.emulator.patches import (
     answer,
     code_changed,
     error,
+    history,
+    is_subject,
     oldest_other_index,
     oldest_ready_same_index,
     oldest_same_index,
+    refusal_status,
     status_changed,
+    succeeded,
     the_task,
     when,
 )
@@ -84,7 +88,7 @@ def callers() -> Iterator[Made]:
                             and a.kind == kind, lambda d, a: Caller(a.account or a.first)))
         yield made("caller", "status-403", f"any invalid key, {op}", "AUTH-REQUIRED",
                    f"{op} without a valid key answers 403 instead of 401.",
-                   after("caller", _refusal_status(403), lambda a, op=op: a.operation == op
+                   after("caller", refusal_status(403), lambda a, op=op: a.operation == op
                          and a.kind != "valid"))
     for op in CHANGING:
         if op == "create_index":
@@ -94,14 +98,6 @@ def callers() -> Iterator[Made]:
                    "account.",
                    when("caller", lambda a, op=op: a.operation == op and a.kind == "unknown",
                         lambda d, a: Caller(a.first, d(a).refusal)))
-
-
-def _refusal_status(status: int) -> Callable[[Any, Caller], Caller]:
-    def change(ask: Any, caller: Caller) -> Caller:
-        if caller.refusal is None:
-            return caller
-        return Caller(caller.account, status_changed(status)(ask, caller.refusal))
-    return change
 
 
 def reaches() -> Iterator[Made]:
@@ -143,39 +139,30 @@ def deletions() -> Iterator[Made]:
         clause = refusal_clause(subject)
         yield made("may_delete", "accepted", subject, clause,
                    f"A {subject} task is deleted (204) instead of refused.",
-                   when("may_delete", _is(subject), answer(None)))
+                   when("may_delete", is_subject(subject), answer(None)))
         yield made("may_delete", "status-409", subject, clause,
                    f"A delete of a {subject} task is refused with 409 instead of 400.",
-                   after("may_delete", status_changed(409), _is(subject)))
+                   after("may_delete", status_changed(409), is_subject(subject)))
         yield made("may_delete", "wrong-code", subject, "DEL-REFUSAL-CODE",
                    f"A refused delete of a {subject} task carries code parameter_invalid.",
-                   after("may_delete", code_changed("parameter_invalid"), _is(subject)))
+                   after("may_delete", code_changed("parameter_invalid"), is_subject(subject)))
     yield made("may_delete", "status-500", "queued", "DEL-TERMINAL-ONLY NO-5XX",
                "A delete of a queued task answers 500 instead of the refusal.",
-               after("may_delete", status_changed(500), _is("queued")))
+               after("may_delete", status_changed(500), is_subject("queued")))
     for subject in DELETABLE:
         clause = success_clause(subject)
         yield made("may_delete", "refused", subject, clause,
                    f"A delete of a {subject} task is refused (400 task_cannot_be_deleted).",
-                   when("may_delete", _is(subject), lambda d, a: _refused()))
+                   when("may_delete", is_subject(subject), lambda d, a: _refused()))
         yield made("may_delete", "refused-404", subject, clause,
                    f"A delete of a {subject} task answers 404 and keeps it.",
-                   when("may_delete", _is(subject), lambda d, a: NotFound(
+                   when("may_delete", is_subject(subject), lambda d, a: NotFound(
                        "resource_not_exist", "The task does not exist.")))
-
-
-def _is(subject: str) -> Callable[[Any], bool]:
-    return lambda a: a.subject == subject
 
 
 def _refused_as(subject: str, operation: str = "delete_task") -> Callable[[Any], bool]:
     return lambda a: (a.operation == operation and a.refusal is not None
                       and a.subject == subject)
-
-
-def _done(subject: str | None, operation: str = "delete_task") -> Callable[[Any], bool]:
-    return lambda a: (a.operation == operation and a.refusal is None
-                      and (subject is None or a.subject == subject))
 
 
 NEIGHBOURS = {
@@ -189,11 +176,13 @@ NEIGHBOURS = {
                                 "the video of the oldest other ready task of its index"),
 }
 TRIGGERS = {
-    "failed-deleted": ("a successful delete of a failed task", _done("failed")),
-    "ready-deleted": ("a successful delete of a ready task", _done("ready-without-video")),
+    "failed-deleted": ("a successful delete of a failed task",
+                       succeeded("delete_task", "failed")),
+    "ready-deleted": ("a successful delete of a ready task",
+                      succeeded("delete_task", "ready-without-video")),
     "refused": ("a refused task delete", lambda a: a.operation == "delete_task"
                 and a.refusal is not None and a.refusal.kind == "refusal"),
-    "video-deleted": ("a successful video delete", _done(None, "delete_video")),
+    "video-deleted": ("a successful video delete", succeeded("delete_video")),
 }
 
 
@@ -216,22 +205,17 @@ def effects() -> Iterator[Made]:
     for subject in DELETABLE:
         yield made("delete_effects", "kept", subject, "DEL-GONE",
                    f"A delete of a {subject} task answers 204 but keeps it.",
-                   after("delete_effects", lambda a, e: (), _done(subject)))
+                   after("delete_effects", lambda a, e: (), succeeded("delete_task", subject)))
         yield made("delete_effects", "back-after-2s", subject, "DEL-GONE",
                    f"A deleted {subject} task comes back 2 s after its 204.",
                    after("delete_effects", also(the_task, "revive", after=2.0),
-                         _done(subject)))
+                         succeeded("delete_task", subject)))
     for trigger, (what, test) in TRIGGERS.items():
         for kind, (effect, pick, whom) in NEIGHBOURS.items():
             clauses = "DEL-ONLY-THAT" + (" TASK-LIFECYCLE" if effect == "fail" else "")
             yield made("delete_effects", kind, trigger, clauses,
                        f"Every {what} also changes {whom}.",
                        after("delete_effects", also(pick, effect, "renamed.mp4"), test))
-
-
-
-def _history(operation: str, history: str) -> Callable[[Any], bool]:
-    return lambda a: a.operation == operation and a.history == history
 
 
 def missing_ids() -> Iterator[Made]:
@@ -256,12 +240,12 @@ def missing_ids() -> Iterator[Made]:
         ("retrieve_task", "foreign", "500", "TENANT-ISOLATION NO-5XX",
          error("internal_error", "Lookup failed.", 500)),
     ]
-    for op, history, kind, clauses, then in answers:
+    for op, past, kind, clauses, then in answers:
         whose = {"never": "an ID no account ever held", "deleted": "a task it deleted",
-                 "foreign": "another account's live task"}[history]
-        yield made("missing", kind, f"{op} of {history}", clauses,
+                 "foreign": "another account's live task"}[past]
+        yield made("missing", kind, f"{op} of {past}", clauses,
                    f"{op} of {whose} answers {kind.split('-')[0]}.",
-                   when("missing", _history(op, history), then))
+                   when("missing", history(op, past), then))
 
 
 def _act_on_near(decision: Any, ask: Any) -> Any:
@@ -306,11 +290,11 @@ def videos() -> Iterator[Made]:
                                                       "unknown-id")))
     yield made("delete_effects", "video-kept", "video-deleted", "DEL-VIDEO-FIRST",
                "A video delete answers 204 but keeps the video (its task stays undeletable).",
-               after("delete_effects", lambda a, e: (), _done(None, "delete_video")))
+               after("delete_effects", lambda a, e: (), succeeded("delete_video")))
     yield made("delete_effects", "removes-its-task", "video-deleted",
                "DEL-ONLY-THAT DEL-VIDEO-FIRST",
                "A video delete also removes the task whose video it was.",
-               after("delete_effects", also(the_task), _done(None, "delete_video")))
+               after("delete_effects", also(the_task), succeeded("delete_video")))
 
 
 REJECTED = ("missing-index", "malformed-index", "unknown-index", "no-source")

@@ -10,7 +10,14 @@ from typing import Any
 
 from conformance.emulator.asks import Answer, Plan
 from conformance.emulator.mutant_acts import DELETABLE, Made, made
-from conformance.emulator.patches import after, answer, when, without
+from conformance.emulator.patches import (
+    after,
+    answer,
+    last_window,
+    unfiltered_totals,
+    when,
+    without,
+)
 
 LIST_VIEWS = ("list", "list-by-index", "list-by-status", "list-by-statuses")
 PAGED_VIEWS = ("list", "list-by-index", "list-by-status")
@@ -240,7 +247,7 @@ def pages() -> Iterator[Made]:
                    f"In {view}, a page past the end repeats the last page instead of empty "
                    "data.", when("window", lambda a, v=view: a.view == v and a.total > 0
                                  and (a.query.page - 1) * a.query.page_limit >= a.total,
-                                 _last_window))
+                                 last_window))
         for name in ("page", "total_page", "total_results"):
             for step in (1, -1):
                 yield made("page_info", f"{name}{step:+d}", view, "LIST-PAGING",
@@ -250,7 +257,7 @@ def pages() -> Iterator[Made]:
         if view != "list":
             yield made("page_info", "unfiltered-totals", view, "LIST-PAGING",
                        f"In {view}, total_results and total_page count the unfiltered set.",
-                       after("page_info", _unfiltered_totals, seen))
+                       after("page_info", unfiltered_totals, seen))
     yield made("page_info", "page-always-1", "list", "LIST-PAGING",
                "page_info.page is 1 whatever page was asked for.",
                after("page_info", lambda a, i: {**i, "page": 1}))
@@ -261,17 +268,6 @@ def pages() -> Iterator[Made]:
     yield made("query_policy", "no-cap", "page_limit above 50", "LIST-FILTER-SORT LIST-SHAPE",
                "page_limit above 50 is served as asked (neither refused nor clamped).",
                after("query_policy", lambda p: replace(p, limit_cap=None)))
-
-
-def _last_window(decision: Any, a: Any) -> tuple[int, int]:
-    limit = a.query.page_limit
-    start = (-(-a.total // limit) - 1) * limit
-    return start, start + limit
-
-
-def _unfiltered_totals(ask: Any, info: dict[str, int]) -> dict[str, int]:
-    total = ask.unfiltered_total()
-    return {**info, "total_results": total, "total_page": -(-total // ask.query.page_limit)}
 
 
 ERROR_KINDS = {"auth": "401 (no valid key)", "unknown-id": "404 (unknown task)",

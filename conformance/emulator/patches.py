@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from conformance.emulator.asks import Answer, Effect, EffectAsk, Env
+from conformance.emulator.asks import Answer, Caller, Effect, EffectAsk, Env, PageAsk, Plan
 from conformance.emulator.model import DomainError, Task
-from conformance.emulator.rules import Patch
+from conformance.emulator.rules import FINAL_SUBJECTS, Patch, timestamp
 
 Decision = Callable[..., Any]
 
@@ -127,3 +127,112 @@ def without(name: str) -> Callable[[Any, Any], Any]:
         return result
 
     return change
+
+
+# --- subjects and answers faults and mutants share ----------------------------------------
+def is_subject(subject: str) -> Callable[[Any], bool]:
+    return lambda a: a.subject == subject
+
+
+def unfinished(ask: Any) -> bool:
+    """A delete's subject that is not final (its refusal is DEL-TERMINAL-ONLY's)."""
+    return ask.subject not in FINAL_SUBJECTS
+
+
+def history(operation: str, past: str) -> Callable[[Any], bool]:
+    """A missing ID of this history, asked by this operation."""
+    return lambda a: a.operation == operation and a.history == past
+
+
+def succeeded(operation: str | None, subject: str | None = None) -> Callable[[Any], bool]:
+    """Effects of a delete (of this operation, any when None) that was not refused."""
+    return lambda a: ((operation is None or a.operation == operation) and a.refusal is None
+                      and (subject is None or a.subject == subject))
+
+
+def refused_for_its_state(ask: Any) -> bool:
+    """Effects of a task delete refused for the task's state (not a 404 or a 401)."""
+    return bool(ask.operation == "delete_task" and ask.refusal is not None
+                and ask.refusal.kind == "refusal")
+
+
+def refusal_status(status: int) -> Callable[[Any, Caller], Caller]:
+    """A ``change`` for the caller rule: its refusal with another status."""
+    def change(ask: Any, caller: Caller) -> Caller:
+        if caller.refusal is None:
+            return caller
+        return Caller(caller.account, status_changed(status)(ask, caller.refusal))
+    return change
+
+
+def unfiltered_totals(ask: PageAsk, info: dict[str, int]) -> dict[str, int]:
+    """page_info whose totals count the account's unfiltered set."""
+    total = ask.unfiltered_total()
+    return {**info, "total_results": total, "total_page": -(-total // ask.query.page_limit)}
+
+
+def past_the_end(ask: PageAsk) -> bool:
+    q = ask.query
+    return bool(ask.total and q.page > 1 and (q.page - 1) * q.page_limit >= ask.total)
+
+
+def last_window(decision: Any, ask: PageAsk) -> tuple[int, int]:
+    """The window of the last non-empty page."""
+    limit = ask.query.page_limit
+    start = (-(-ask.total // limit) - 1) * limit
+    return start, start + limit
+
+
+# --- asks picked, and task objects changed, by the fault catalogue --------------------------
+def task_delete(a: Any) -> bool:
+    return bool(a.operation == "delete_task")
+
+
+def keyless(operation: str) -> Any:
+    return lambda a: a.operation == operation and a.kind == "missing"
+
+
+def viewed(view: str) -> Any:
+    return lambda a: a.view == view
+
+
+def creating(operation: str) -> Any:
+    return lambda a: a.operation == operation
+
+
+def hls_status_lowered(ask: Any, body: dict) -> dict:
+    if "hls" not in body:
+        return body
+    return {**body, "hls": {**body["hls"], "status": body["hls"]["status"].lower()}}
+
+
+def duration_as_string(ask: Any, body: dict) -> dict:
+    meta = body.get("system_metadata")
+    if not meta or "duration" not in meta:
+        return body
+    return {**body, "system_metadata": {**meta, "duration": str(meta["duration"])}}
+
+
+def updated_before_created(ask: Any, body: dict) -> dict:
+    return {**body, "updated_at": timestamp(ask.task.created_at - 1.0)}
+
+
+def with_hls(ask: Any, body: dict) -> dict:
+    return body if ask.hls is None else {**body, "hls": ask.hls}
+
+
+def revisit_queued(ask: Any, plan: Plan) -> Plan:
+    if plan.final != "ready":
+        return plan
+    return Plan((*plan.phases[:3], ("indexing", 0.3), ("queued", 0.4), ("indexing", 0.3)),
+                "ready")
+
+
+def last_page_of_the_unfiltered_list(a: Any) -> bool:
+    q = a.query
+    return bool(a.view == "list" and a.last_deleted is not None and q.page > 1
+                and q.page == -(-a.total // q.page_limit))
+
+
+def with_last_deleted(ask: Any, items: list) -> list:
+    return [*items, ask.last_deleted]

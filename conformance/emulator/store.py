@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from conformance.emulator import lifecycle
+from conformance.emulator import effects, lifecycle
 from conformance.emulator.asks import (
     Answer,
     CreateAsk,
@@ -25,7 +25,7 @@ from conformance.emulator.asks import (
     ShowAsk,
     VideoAsk,
 )
-from conformance.emulator.lifecycle import Clock, Schedule
+from conformance.emulator.lifecycle import Clock
 from conformance.emulator.media import Probe
 from conformance.emulator.model import DomainError, Index, NotFound, Task, new_id
 from conformance.emulator.rules import Rules
@@ -318,7 +318,7 @@ class Store:
                 raise refusal
             return self._done("delete_video", "video")
 
-    # --- what deletes do -------------------------------------------------------------------
+    # --- what deletes do (effects.py carries out the rest) --------------------------------
     def _neighbours(self, task: Task, now: float) -> Neighbours:
         acc = self.account(task.account)
 
@@ -330,33 +330,18 @@ class Store:
 
         return Neighbours(same_index, other_indexes, now)
 
-    def _apply(self, effects: Iterable[Effect], now: float) -> None:
-        for effect in effects:
-            task, acc = effect.task, self.account(effect.task.account)
-            live = acc.tasks.get(task.id) is task
-            if effect.kind == "bury" and live:
-                self._bury(task, now)
-            elif effect.kind == "revive":
-                self._revivals.append((now + effect.after, task))
-            elif effect.kind == "rename" and live:
-                acc.timeline.relabel([task], "filename", effect.value)
-                self._save(task)
-            elif effect.kind == "fail" and live:
-                self._fail(task, now)
-            elif effect.kind == "forget-video" and live:
-                task.video_deleted = True
-                self._save(task)
-                index = acc.indexes.get(task.index_id)
-                if index is not None and not index.any_video_deleted:
-                    index.any_video_deleted = True
-                    if self._persist:
-                        self._persist.put_index(index)
+    def _apply(self, changes: Iterable[Effect], now: float) -> None:
+        effects.apply(self, changes, now)
 
-    def _save(self, task: Task) -> None:
+    def save(self, task: Task) -> None:
         if self._persist:
             self._persist.put_task(task)
 
-    def _bury(self, task: Task, now: float) -> None:
+    def save_index(self, index: Index) -> None:
+        if self._persist:
+            self._persist.put_index(index)
+
+    def bury(self, task: Task, now: float) -> None:
         """Remove a live task for good, keeping its tombstone (and saving both)."""
         acc = self.account(task.account)
         del acc.tasks[task.id]
@@ -367,17 +352,8 @@ class Store:
         if self._persist:
             self._persist.bury_task(task)
 
-    def _fail(self, task: Task, now: float) -> None:
-        """The task's schedule ends now, failed (a rule's harm, never the lifecycle's)."""
-        if task.status_at(now)[0] == "failed":
-            return
-        past = [(s, t) for s, t in zip(task.schedule.statuses, task.schedule.starts,
-                                       strict=True) if t <= now]
-        acc = self.account(task.account)
-        acc.timeline.remove([task])
-        task.schedule = Schedule((*(t for _, t in past), now), (*(s for s, _ in past), "failed"))
-        acc.timeline.add(task)
-        self._save(task)
+    def revive_at(self, when: float, task: Task) -> None:
+        self._revivals.append((when, task))
 
     def tick(self) -> None:
         """Deleted tasks a rule brings back come back when their time comes."""
@@ -392,4 +368,4 @@ class Store:
                 acc.deleted_at.pop(task.id, None)
                 if task.index_id in acc.indexes:
                     self._add_task(task)
-                    self._save(task)
+                    self.save(task)
