@@ -116,6 +116,14 @@ class Store:
             raise NotFound("resource_not_exist", f"Index {index_id} does not exist.")
         return index
 
+    def list_indexes(self, account: str) -> list[tuple[Index, int]]:
+        """The account's indexes, oldest first, each with the number of videos it holds."""
+        with self._lock:
+            acc = self._account(account)
+            now = self.clock.now()
+            return [(index, sum(1 for t in acc.by_index.get(index.id, {}).values()
+                                if t.video_exists(now))) for index in acc.indexes.values()]
+
     def delete_index(self, account: str, index_id: str) -> None:
         """Deleting an index removes its videos and its tasks with it."""
         with self._lock:

@@ -8,6 +8,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,6 +22,7 @@ from conformance.checks.answers import json_body
 from conformance.properties.generation import operation_id
 from conformance.properties.judging import DELETES, Grant, contract_checks
 from conformance.resources.errors import BudgetExceeded
+from conformance.resources.interrupts import INTERRUPTS
 from conformance.resources.ledger import Ledger
 from conformance.resources.media import sample_video, undecodable_bytes
 from conformance.resources.provisioning import Provisioner
@@ -219,8 +221,11 @@ class Guard:
         """Send with pacing; 429s are waited out (RATE-LIMIT), never judged."""
         self._pacer.wait()
         self._calling.active = True  # its answer is recorded with the case, by _after_call
+        creates = operation_id(case.operation.label) in ("createTask", "createIndex")
         try:
-            return case.call(**self.call_kwargs(), **self._named_upload(case))
+            # A Ctrl-C waits until a create's answer is in the ledger (_after_call).
+            with INTERRUPTS.shielded() if creates else nullcontext():
+                return case.call(**self.call_kwargs(), **self._named_upload(case))
         finally:
             self._calling.active = False
 

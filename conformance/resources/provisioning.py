@@ -20,6 +20,7 @@ import httpx
 
 from conformance.resources.cleanup import FINAL, answer_json, answer_line, clean, is_gone
 from conformance.resources.errors import BudgetExceeded, ProvisioningError
+from conformance.resources.interrupts import INTERRUPTS
 from conformance.resources.ledger import Ledger
 from conformance.resources.media import sample_video, undecodable_bytes
 from conformance.resources.watch import Watch
@@ -87,13 +88,15 @@ class Provisioner:
         with self._index_lock:
             if self._index_id is None:
                 name = f"conformance-{self._settings.run_id}"
-                response = self._client.create_index(name)
-                body = answer_json(response)
+                with INTERRUPTS.shielded():  # a Ctrl-C waits until the ledger has it
+                    response = self._client.create_index(name)
+                    body = answer_json(response)
+                    if _has_id(body) and response.is_success:
+                        self._ledger.add("index", body["_id"], name=name)
                 if response.status_code not in (200, 201) or not _has_id(body):
                     raise ProvisioningError(f"could not create the temporary index {name}: "
                                             f"POST /indexes answered {answer_line(response)}")
                 self._index_id = body["_id"]
-                self._ledger.add("index", body["_id"], name=name)
             return self._index_id
 
     def start_task(self, kind: Kind) -> CreatedTask:
@@ -106,10 +109,16 @@ class Provisioner:
             self._reserve(len(payload or b""))
             number = next(self._numbers)
         filename = f"conformance-{settings.run_id}-{kind}-{number}.mp4" if payload else None
-        response = self._client.create_task(
-            index_id, video_file=(filename, payload) if filename and payload else None,
-            video_url=url, user_metadata={"conformance_run": settings.run_id})
-        body = answer_json(response)
+        with INTERRUPTS.shielded():  # a Ctrl-C waits until the ledger has the task
+            response = self._client.create_task(
+                index_id, video_file=(filename, payload) if filename and payload else None,
+                video_url=url, user_metadata={"conformance_run": settings.run_id})
+            body = answer_json(response)
+            if 200 <= response.status_code < 300 and _has_id(body):
+                self._ledger.add("task", body["_id"], index_id=index_id)
+                if isinstance(body.get("video_id"), str):
+                    self._ledger.add("video", body["video_id"], index_id=index_id,
+                                     task_id=body["_id"])
         # Any 2xx that names the task made one: a create answering 201, or without video_id,
         # is CREATE-OK's failure (judged from this answer), not a reason to stop provisioning.
         if not 200 <= response.status_code < 300 or not _has_id(body):
@@ -120,9 +129,6 @@ class Provisioner:
                                     f"{answer_line(response)}{refused}")
         task_id = body["_id"]
         video_id = body.get("video_id") if isinstance(body.get("video_id"), str) else None
-        self._ledger.add("task", task_id, index_id=index_id)
-        if video_id:
-            self._ledger.add("video", video_id, index_id=index_id, task_id=task_id)
         if self.watch is not None:
             self.watch.track(task_id, index_id, video_id)
         return CreatedTask(kind, task_id, index_id, video_id, filename, response)
