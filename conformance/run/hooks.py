@@ -17,6 +17,7 @@ import pytest
 from conformance.clauses import CLAUSES
 from conformance.clientlib.adapter import library_available
 from conformance.resources.interrupts import INTERRUPTS
+from conformance.run.compat import distinct_node_id
 from conformance.run.outcomes import finalize, finding_text, judge, skip_reason
 from conformance.run.report import console_lines
 from conformance.run.state import Handover, RunState, TimeBudgetSpent, run_state
@@ -97,6 +98,7 @@ class RunHooks:
         return report
 
     def pytest_itemcollected(self, item: pytest.Item) -> None:
+        distinct_node_id(item)
         # Per-clause markers make `-m clause_DEL_204` work alongside the category markers.
         for cid in clauses_of(item):
             if cid in CLAUSES:
