@@ -58,7 +58,8 @@ def clean(ledger: Ledger, client: ApiClient, wait_timeout: float,
     if made:
         counts = {k: sum(1 for e in made if e.kind == k) for k in ("index", "task", "video")}
         progress("cleanup: removing what the run made: " + ", ".join(
-            f"{n} {k}(s)" for k, n in counts.items() if n))
+            f"{n} {k}{'' if n == 1 else 'es' if k == 'index' else 's'}"
+            for k, n in counts.items() if n))
     try:
         refused = _remove_indexes(ledger, client)
         _confirm_gone(ledger, client)
@@ -159,7 +160,7 @@ def _await_final(ledger: Ledger, client: ApiClient, wait_timeout: float,
     final: dict[str, str] = {}
     pending = {e.id: "never read" for e in ledger.entries("task", "created")}
     started = time.monotonic()
-    deadline, told, interval = started + wait_timeout, started, 0.2
+    deadline, told, interval = started + wait_timeout, started - 2.0, 0.2
     while pending:
         for task_id in list(pending):
             _check_stop()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -156,6 +157,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("conformance: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def console_main() -> NoReturn:
+    """The ``conformance`` command itself: ``main``, then the process's exit."""
+    code = main()
+    # The run is over and its reports are written: a signal that comes while the interpreter
+    # shuts down (it restores the default handlers) must not turn exit 130 into a kill.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
+    sys.exit(code)
 
 
 def _settings(args: argparse.Namespace, names: Sequence[str]) -> Settings:

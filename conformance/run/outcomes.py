@@ -253,7 +253,9 @@ def _interruption(state: RunState, left: Leftovers) -> dict[str, Any] | None:
         return None
     first = INTERRUPTS.first
     if left.items:
-        how = "stopped by a second signal" if INTERRUPTS.stop else "incomplete"
+        how = ("stopped by a second signal" if INTERRUPTS.stop else
+               "did not wait for unfinished tasks (a signal asked it to hurry)"
+               if INTERRUPTS.hurry else "incomplete")
         cleanup = f"cleanup {how}: left {left.line()}"
     else:
         cleanup = "cleanup completed, nothing left"
