@@ -437,3 +437,11 @@ def test_the_plugin_stays_inert_when_no_run_is_asked_for(pytester: pytest.Pytest
     assert "conformance summary" not in result.stdout.str()
     assert not (pytester.path / "reports").exists()
     assert pytester.runpytest_subprocess("--help").stdout.str().count("--target-url") == 1
+
+
+def test_the_suite_collected_without_a_run_says_how_to_ask_for_one(
+        pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_subprocess("--pyargs", "conformance.suite", "-p",
+                                           "no:cacheprovider", "-k", "test_01_auth")
+    assert result.ret == 4
+    result.stderr.fnmatch_lines(["*the conformance suite needs a run: pass --target-url URL*"])

@@ -172,6 +172,20 @@ def _console_writer(config: pytest.Config) -> Callable[[str], None]:
     return write
 
 
+SUITE_DIR = Path(__file__).resolve().parent.parent / "suite"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The suite's tests collected without a run (``--pyargs conformance.suite`` alone): one
+    line saying how to ask for one, instead of every test failing for want of it."""
+    if STATE_KEY in config.stash:
+        return
+    if any(Path(str(item.path)).resolve().is_relative_to(SUITE_DIR) for item in items):
+        raise pytest.UsageError(
+            "the conformance suite needs a run: pass --target-url URL (the key in "
+            "TWELVELABS_API_KEY), or -p conformance.run.plugin for the embedded emulator")
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     state = config.stash.get(STATE_KEY, None)
     if state is not None and state.embedded is not None:
