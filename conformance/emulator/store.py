@@ -57,8 +57,10 @@ class Store:
     """All state of one emulator; every status-dependent decision is taken under one lock."""
 
     def __init__(self, clock: Clock, planner: Planner, *, faults: Iterable[str] = (),
-                 variations: Iterable[str] = (), persistence: Persistence | None = None) -> None:
+                 variations: Iterable[str] = (), persistence: Persistence | None = None,
+                 hidden_for: float = 0.0) -> None:
         self.clock = clock
+        self.hidden_for = hidden_for  # new-task-404-briefly: a new task is unseen this long
         self._plan = planner
         self._faults = frozenset(faults)
         self._variations = frozenset(variations)
@@ -67,6 +69,7 @@ class Store:
         self._accounts: dict[str, Account] = {}
         self._seq = 0
         self._last_created = 0.0
+        self._returning: list[tuple[float, Task]] = []  # deleted-task-comes-back
 
     def _account(self, account: str) -> Account:
         acc = self._accounts.get(account)
@@ -88,6 +91,10 @@ class Store:
             for task in tombstones:
                 self._account(task.account).tombstones[task.id] = task
                 self._seq = max(self._seq, task.seq)
+
+    def holds_tasks(self, account: str) -> bool:
+        acc = self._accounts.get(account)
+        return acc is not None and bool(acc.tasks or acc.tombstones)
 
     def reset(self) -> None:
         with self._lock:
@@ -116,14 +123,6 @@ class Store:
             raise NotFound("resource_not_exist", f"Index {index_id} does not exist.")
         return index
 
-    def list_indexes(self, account: str) -> list[tuple[Index, int]]:
-        """The account's indexes, oldest first, each with the number of videos it holds."""
-        with self._lock:
-            acc = self._account(account)
-            now = self.clock.now()
-            return [(index, sum(1 for t in acc.by_index.get(index.id, {}).values()
-                                if t.video_exists(now))) for index in acc.indexes.values()]
-
     def delete_index(self, account: str, index_id: str) -> None:
         """Deleting an index removes its videos and its tasks with it."""
         with self._lock:
@@ -141,19 +140,23 @@ class Store:
 
     # --- tasks -----------------------------------------------------------------------------
     def create_task(self, account: str, index_id: str | None, *, filename: str, probe: Probe,
-                    enable_stream: bool = True,
-                    user_metadata: dict[str, Any] | None = None) -> Task:
+                    enable_stream: bool = True, user_metadata: dict[str, Any] | None = None,
+                    at: float | None = None) -> Task:
+        """A new task; ``at`` backdates its creation (a busy account's earlier tasks)."""
         with self._lock:
             acc = self._account(account)
             if index_id is None:
                 index_id = self._implicit_index(account)
+            if index_id not in acc.indexes and "foreign-create-into-index" in self._faults:
+                account = self._owner_of(index_id) or account
+                acc = self._account(account)
             if index_id not in acc.indexes:
                 raise Invalid("resource_not_exist", f"Index {index_id} does not exist.")
             if probe.failure == "video_file_broken" and \
                     "reject-undecodable-at-create" in self._variations:
                 raise Invalid(probe.failure, probe.message())
-            now = max(self.clock.now(), self._last_created)
-            self._last_created = now
+            now = max(self.clock.now(), self._last_created) if at is None else at
+            self._last_created = max(now, self._last_created)
             self._seq += 1
             task = Task(new_id(), account, index_id, new_id(), self._seq, now,
                         self._plan(now, probe), filename, enable_stream, probe.failure,
@@ -162,6 +165,10 @@ class Store:
             if self._persist:
                 self._persist.put_task(task)
             return task
+
+    def _owner_of(self, index_id: str) -> str | None:
+        return next((key for key, acc in self._accounts.items() if index_id in acc.indexes),
+                    None)
 
     def _implicit_index(self, account: str) -> str:
         # only reachable with the create-without-index-accepted fault
@@ -177,17 +184,40 @@ class Store:
         acc.timeline.add(task)
 
     def get_task(self, account: str, task_id: str) -> Task:
+        self._revive()
         acc = self._account(account)
         task = acc.tasks.get(task_id)
-        if task is not None:
+        if task is not None and not self._hidden(task, self.clock.now()):
             return task
         if "deleted-task-still-retrievable" in self._faults and task_id in acc.tombstones:
             return acc.tombstones[task_id]
-        if "tenant-leak" in self._faults:
-            for other in self._accounts.values():
-                if task_id in other.tasks:
-                    return other.tasks[task_id]
+        for other in self._accounts.values():
+            found = other.tasks.get(task_id)
+            if found is not None and self._leaks(found):
+                return found
         raise NotFound("resource_not_exist", f"Task {task_id} does not exist.")
+
+    def _leaks(self, task: Task) -> bool:
+        """Whether a fault lets another account retrieve ``task``."""
+        if "tenant-leak" in self._faults:
+            return True
+        status = task.status_at(self.clock.now())[0]
+        return (status == "failed" and "foreign-retrieve-of-failed-task" in self._faults) or (
+            status not in FINAL and "foreign-retrieve-of-unfinished-task" in self._faults)
+
+    def task_ids(self, account: str) -> list[str]:
+        return list(self._account(account).tasks)
+
+    def _revive(self) -> None:
+        """deleted-task-comes-back: tasks whose return is due are live again."""
+        with self._lock:
+            while self._returning and self._returning[0][0] <= self.clock.now():
+                task = self._returning.pop(0)[1]
+                self._account(task.account).tombstones.pop(task.id, None)
+                self._add_task(task)
+
+    def _hidden(self, task: Task, now: float) -> bool:
+        return now < task.created_at + self.hidden_for
 
     def belongs_to_another(self, account: str, task_id: str) -> bool:
         return any(task_id in acc.tasks for key, acc in self._accounts.items() if key != account)
@@ -199,9 +229,10 @@ class Store:
 
     def delete_task(self, account: str, task_id: str) -> str | None:
         """Delete a task; the status it was deleted in (None: a fault answered for nothing)."""
+        self._revive()
         with self._lock:
             task = self._account(account).tasks.get(task_id)
-            if task is None:
+            if task is None or self._hidden(task, self.clock.now()):
                 task = self._missing_for_delete(account, task_id)
                 if task is None:
                     return None
@@ -210,17 +241,31 @@ class Store:
             try:
                 self._check_deletable(task, now)
             except Refused:
-                if status not in FINAL and "refused-delete-removes-task" in self._faults:
-                    self._bury(task)
+                self._refusal_harms(task, status)
                 if "refused-delete-removes-neighbour" in self._faults:
                     self._bury_oldest_other(task)
                 raise
             self._bury(task)
+            if "deleted-task-comes-back" in self._faults:
+                self._returning.append((now + 3.0, task))
             if "delete-removes-neighbour" in self._faults:
                 self._bury_oldest_other(task)
             if "delete-renames-neighbours" in self._faults:
                 self._rename_others(task, "renamed.mp4")
             return status
+
+    def _refusal_harms(self, task: Task, status: str) -> None:
+        """Faults whose refusal of an unfinished task's delete changes it all the same."""
+        bound, faults = task.schedule.final_status, self._faults
+        if status in FINAL:
+            return
+        if "refused-delete-removes-task" in faults or (
+                bound == "failed" and "refused-delete-removes-failing-task" in faults):
+            self._bury(task)
+        elif bound == "ready" and "refused-delete-fails-task" in faults:
+            task.schedule = Schedule(task.schedule.starts,
+                                     (*task.schedule.statuses[:-1], "failed"))
+            task.failure = "video_file_broken"
 
     def _missing_for_delete(self, account: str, task_id: str) -> Task | None:
         """A delete names no live task of the caller: 404, unless a fault answers otherwise
@@ -297,6 +342,9 @@ class Store:
 
     def delete_video(self, account: str, index_id: str, video_id: str) -> None:
         with self._lock:
+            if index_id not in self._account(account).indexes and \
+                    "foreign-video-delete" in self._faults:
+                account = self._owner_of(index_id) or account
             acc = self._account(account)
             index = self.get_index(account, index_id)
             now = self.clock.now()
@@ -320,6 +368,7 @@ class Store:
     # --- listing ---------------------------------------------------------------------------
     def list_tasks(self, account: str, query: ListQuery) -> tuple[list[Task], int, float]:
         """One page, the total count, and the instant whose statuses the page shows."""
+        self._revive()
         with self._lock:
             acc = self._account(account)
             if query.index_id is not None and query.index_id not in acc.indexes \
@@ -330,7 +379,14 @@ class Store:
             source = (acc.tasks if query.index_id is None
                       else acc.by_index.get(query.index_id, {}))
             now = acc.timeline.advance(self.clock.now())
-            if "deleted-task-still-listed" in self._faults and acc.tombstones:
+            ghosts_shown = "deleted-task-still-listed" in self._faults or (
+                "deleted-task-listed-by-status" in self._faults and query.statuses is not None)
+            newest = next(reversed(source.values()), None)
+            if newest is not None and self._hidden(newest, now):
+                # new tasks come last in creation order: leave out those not yet seen
+                seen = [t for t in source.values() if not self._hidden(t, now)]
+                page, total = listing.scan(seen, lambda t: t.status_at(now), query)
+            elif ghosts_shown and acc.tombstones:
                 ghosts = [t for t in acc.tombstones.values()
                           if query.index_id in (None, t.index_id)]
                 page, total = listing.scan([*source.values(), *ghosts],

@@ -319,7 +319,8 @@ class Guard:
             response_body=self._scrub(shorten(body, BODY_KEPT)),
             response_truncated=len(body) > BODY_KEPT,
             elapsed_ms=round(response.elapsed * 1000, 1), key_label=label, form=form,
-            files=files, json_body=bool(text), attempt=attempt)
+            files=files, json_body=bool(text), attempt=attempt,
+            case_id=None if case is None else case.id)
         self.transcript.append(exchange)
         self._log.write(json.dumps({"method": exchange.method, "url": exchange.url,
                                     "status": exchange.status}) + "\n")

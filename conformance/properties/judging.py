@@ -114,6 +114,8 @@ def naming_clauses(case: Any, response: Any, watch: Watch | None = None) -> Iter
                 clause = "DEL-ONLY-THAT"
             if clause:
                 failure.conformance_clause = clause  # type: ignore[attr-defined]
+            # The finding's evidence: the exchange the guard recorded of this case.
+            failure.conformance_case_id = case.id  # type: ignore[attr-defined]
         raise group from None
 
 

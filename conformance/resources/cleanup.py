@@ -26,8 +26,9 @@ __all__ = ["FINAL", "INDEX_MARKER", "UPLOAD_MARKER", "CleanupStopped", "SweepRes
 
 FINAL = frozenset({"ready", "failed"})
 UPLOAD_MARKER = re.compile(r"^conformance-[0-9A-Za-z_]+-(ready|failed)-\d+\.mp4$")
-INDEX_MARKER = re.compile(r"^conformance-[0-9a-f]{8}(_p\d+)?$")
-"""The names of the indexes a run makes: its temporary index and the property tests' ones."""
+INDEX_MARKER = re.compile(r"^conformance-[0-9a-f]{8}(_[0-9A-Za-z]+)?$")
+"""The names of the indexes a run makes: `conformance-<run id>`, with a suffix for the others
+(the second index, the property tests' ones)."""
 
 
 def cleanup_ledger(path: Path, client: ApiClient, *, wait_timeout: float = 60.0,

@@ -20,6 +20,7 @@ from typing import NoReturn
 
 import conformance
 from conformance.resources.interrupts import INTERRUPTS
+from conformance.run import replay
 from conformance.run.report import clear_reports
 from conformance.run.startup import start, start_failed
 from conformance.run.state import Handover
@@ -108,6 +109,7 @@ def _parser() -> _Parser:
     compare.add_argument("new", metavar="NEW_SUMMARY")
     commands.add_parser("emulator", help="serve the emulator (see conformance emulator --help)",
                         add_help=False)
+    replay.add_parser(commands)
     return parser
 
 
@@ -137,6 +139,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return clauses(args)
         if args.command == "report":
             return report(args)
+        if args.command == "replay":
+            return replay.command(args)
         from conformance.run.compare import compare
 
         return compare(Path(args.old), Path(args.new))

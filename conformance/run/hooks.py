@@ -174,6 +174,15 @@ class RunHooks:
                 record.reproduce = state.transcript.since(start)[-1].curl()
         return report
 
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        # The finding's text as the evidence hooks completed it (after this module's
+        # makereport): what the console and junit.xml show, the report shows too.
+        record = self.state.records.get(report.nodeid)
+        text = getattr(report, "conformance_longrepr", None)
+        if record is not None and text is not None and report.failed \
+                and getattr(report, "conformance_violation", False):
+            record.message = self.state.redactor.scrub(str(text))
+
     @pytest.hookimpl(trylast=True)
     def pytest_exception_interact(self, node: pytest.Item, call: pytest.CallInfo[None],
                                   report: pytest.TestReport) -> None:

@@ -139,9 +139,11 @@ def _test(test: TestResult, exchanges: Sequence[dict[str, Any]]) -> str:
     if test.reproduce:
         parts.append(f"<p><b>Reproduce:</b></p><pre>{escape(test.reproduce)}</pre>")
     if test.evidence:
-        parts.append("<p><b>Evidence</b> (the exchanges this finding rests on):</p><pre>"
-                     + escape("\n\n".join(render_exchange(e) for e in test.evidence))
-                     + "</pre>")
+        parts.append("<p><b>Evidence</b> (the exchanges the finding rests on, set-up "
+                     "included):</p><pre>"
+                     + escape("\n\n".join(
+                         (f"{e['finding']}: " if e.get("finding") else "") + render_exchange(e)
+                         for e in test.evidence)) + "</pre>")
     if exchanges:
         kept = list(exchanges)[-TRANSCRIPT_LIMIT:]
         text = "\n\n".join(render_exchange(e) for e in kept)

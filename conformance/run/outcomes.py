@@ -22,6 +22,7 @@ from conformance.resources.errors import ProvisioningError, SubjectDestroyed
 from conformance.resources.interrupts import INTERRUPTS
 from conformance.resources.ledger import Ledger
 from conformance.run.advisories import advisories
+from conformance.run.findings import FINDINGS_KEY
 from conformance.run.report import exchange_view, write_reports
 from conformance.run.state import STATE_KEY, RunState, TimeBudgetSpent, violation_clauses
 from conformance.run.summary import CaseRecord, Leftovers, Summary
@@ -209,6 +210,7 @@ def finalize(session: pytest.Session) -> Summary | None:
     if state.summary is not None:
         return state.summary
     INTERRUPTS.enter_reports()
+    _attach_findings(session.config, state)
     settings = state.settings
     status = int(session.exitstatus)
     left = leftovers(settings.report_dir, settings.run_id, settings.base_url, state.on_embedded)
@@ -242,6 +244,30 @@ def finalize(session: pytest.Session) -> Summary | None:
                   junit=Path(xml) if xml else None)
     session.exitstatus = summary.exit_code
     return summary
+
+
+def _attach_findings(config: pytest.Config, state: RunState) -> None:
+    """Each finding's evidence (the exchanges its verdict rests on) and reproduction, on the
+    record of the test that found it: the report shows them under its failure."""
+    found = config.stash.get(FINDINGS_KEY, None)
+    if found is None:
+        return
+    items = state.transcript.since(0)
+    replaced: set[str] = set()
+    for finding in found.items:
+        record = state.records.get(finding.test)
+        if record is None:
+            continue
+        if finding.test not in replaced:  # the findings hold what the exception held, and more
+            replaced.add(finding.test)
+            record.evidence = []
+        record.evidence += [{**exchange_view(items[step.position]),
+                             "finding": f"{finding.id} [{finding.clause}]"}
+                            for step in finding.evidence
+                            if step.position is not None and step.position < len(items)]
+        if finding.script:
+            scripts = [] if record.reproduce is None else [record.reproduce]
+            record.reproduce = "\n\n".join([*scripts, finding.script])
 
 
 def _interrupted(state: RunState) -> bool:

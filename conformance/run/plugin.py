@@ -20,6 +20,7 @@ import pytest
 
 from conformance.clauses import CLAUSES
 from conformance.resources.interrupts import INTERRUPTS
+from conformance.run.evidence_hooks import EvidenceHooks
 from conformance.run.hooks import CATEGORIES, RunHooks, clause_marker
 from conformance.run.report import clear_reports
 from conformance.run.startup import start, start_failed
@@ -129,6 +130,7 @@ def pytest_configure(config: pytest.Config) -> None:
             state.redactor.add(secret.reveal())
     config.stash[STATE_KEY] = state
     config.pluginmanager.register(RunHooks(config, handover), "conformance-run")
+    config.pluginmanager.register(EvidenceHooks(config), "conformance-evidence")
     settings.report_dir.mkdir(parents=True, exist_ok=True)
     # Plain pytest gets the same reports as `conformance run` unless told otherwise.
     if getattr(config.option, "xmlpath", "missing") is None:

@@ -7,6 +7,8 @@ import pytest
 from conformance import checks
 from conformance.clauses import ContractViolation
 from conformance.resources.pool import Pool
+from conformance.run.state import Subjects
+from conformance.subjects import subject
 
 pytestmark = pytest.mark.task
 
@@ -16,7 +18,8 @@ pytestmark = pytest.mark.task
 
 
 @pytest.mark.clause("TASK-SHAPE")
-def test_retrieve_answers_200_with_a_well_formed_task_object(pool: Pool) -> None:
+def test_retrieve_answers_200_with_a_well_formed_task_object(pool: Pool,
+                                                            judged: Subjects) -> None:
     shared = pool["shared_ready"]
     body = checks.retrieve_answer_is_task(pool.read("shared_ready"), shared.task_id)
     if body.get("video_id") != shared.video_id:
@@ -27,10 +30,13 @@ def test_retrieve_answers_200_with_a_well_formed_task_object(pool: Pool) -> None
     for task in pool.tasks.values():
         if task.final is not None:
             checks.task_object_is_well_formed(task.final)
+            judged.add("TASK-SHAPE", subject("TASK-SHAPE", "retrieve", f"a {task.final['status']} "
+                                                                        "task"))
 
 
 @pytest.mark.clause("TASK-LIFECYCLE")
-def test_observed_statuses_only_move_forward_and_final_states_stay_final(pool: Pool) -> None:
+def test_observed_statuses_only_move_forward_and_final_states_stay_final(
+        pool: Pool, judged: Subjects) -> None:
     pool["shared_ready"]  # a shared task that is gone says why here
     pool.read("shared_ready")  # one more read, so a final state is seen again
     for role, task in pool.tasks.items():
@@ -43,10 +49,12 @@ def test_observed_statuses_only_move_forward_and_final_states_stay_final(pool: P
                 "TASK-LIFECYCLE", f"task {task.task_id}: expected the final status "
                 f"{task.final['status']!r} to stay, read {task.reads[-1]!r} later "
                 f"(history {history})")
+    judged.add("TASK-LIFECYCLE", subject("TASK-LIFECYCLE", "statuses",
+                                         "of every task of the pool"))
 
 
 @pytest.mark.clause("TASK-LIFECYCLE")
-def test_updated_at_is_never_before_created_at(pool: Pool) -> None:
+def test_updated_at_is_never_before_created_at(pool: Pool, judged: Subjects) -> None:
     pool["shared_ready"]  # a shared task that is gone says why here
     response = pool.read("shared_ready")
     if response.status_code == 200:  # any other answer is TASK-SHAPE's to judge
@@ -54,3 +62,5 @@ def test_updated_at_is_never_before_created_at(pool: Pool) -> None:
     for task in pool.tasks.values():
         if task.final is not None:
             checks.task_timestamps_are_ordered(task.final)
+    judged.add("TASK-LIFECYCLE", subject("TASK-LIFECYCLE", "timestamps",
+                                         "updated_at not before created_at"))
