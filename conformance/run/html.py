@@ -136,7 +136,11 @@ def _test(test: TestResult, exchanges: Sequence[dict[str, Any]]) -> str:
         parts.append(f"<pre>{escape(test.message)}</pre>")
     if test.violated:
         parts.append(f"<p><b>Violated:</b> {escape(', '.join(test.violated))}</p>")
-    if test.reproduce:
+    if test.reproduce and "\n" in test.reproduce:  # a script: set-up steps included
+        lines = test.reproduce.count("\n") + 1
+        parts.append(f"<details><summary><b>Reproduce</b> ({lines} lines, keys from the "
+                     f"environment)</summary><pre>{escape(test.reproduce)}</pre></details>")
+    elif test.reproduce:
         parts.append(f"<p><b>Reproduce:</b></p><pre>{escape(test.reproduce)}</pre>")
     if test.evidence:
         parts.append("<p><b>Evidence</b> (the exchanges the finding rests on, set-up "
