@@ -74,7 +74,8 @@ class Emulator:
         self.log = workdir / "emulator.log"
         with self.log.open("wb") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "conformance", "emulator", "--port", "0", *args],
+                [sys.executable, "-m", "conformance", "emulator", "--port", "0",
+                 "--list-indexes", *args],
                 env={**env, "CONFORMANCE_EMULATOR_API_KEYS": ",".join(KEYS)},
                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 30

@@ -19,6 +19,7 @@ import pytest
 
 from conformance.emulator import create_app
 from conformance.emulator.lifecycle import Clock
+from conformance.emulator.owner import with_index_listing
 from conformance.emulator.server import RunningServer, start_in_thread
 from conformance.resources.cleanup import cleanup_ledger, sweep
 from conformance.resources.errors import BudgetExceeded, ProvisioningError
@@ -33,7 +34,8 @@ KEY = "tlk_provisioning_test_key_5d1c9e"
 
 
 def serve(**options: Any) -> RunningServer:
-    return start_in_thread(create_app(api_keys=(KEY,), **options))
+    # The owner's index listing, as the vendor's API has it: a sweep finds a run's indexes.
+    return start_in_thread(with_index_listing(create_app(api_keys=(KEY,), **options)))
 
 
 @pytest.fixture
@@ -321,6 +323,24 @@ def test_sweep_lists_leftovers_in_a_dry_run_and_removes_only_those_when_asked(
         "deleted", "deleted"]
     assert [t["_id"] for t in all_tasks(owner)] == [theirs]
     assert sweep(owner).problems == [swept.problems[0]]
+
+
+def test_a_target_that_lists_no_indexes_is_swept_of_tasks_and_says_so(
+        tmp_path: Path) -> None:
+    plain = start_in_thread(create_app(api_keys=(KEY,)))  # no GET /indexes
+    try:
+        settings = Settings(base_url=plain.base_url, api_key=Secret(KEY), report_dir=tmp_path,
+                            run_id="0badc0de")
+        earlier = provisioner(settings)
+        earlier.wait_final([earlier.start_task("failed")])
+        swept = sweep(client_for(settings), dry_run=False)
+        assert swept.problems == []
+        assert swept.lines[0].startswith("the target lists no indexes (GET /indexes answered "
+                                         "405")
+        assert swept.lines[1].startswith("deleted task")
+        assert all_tasks(client_for(settings)) == []
+    finally:
+        plain.stop()
 
 
 def test_sweep_removes_an_earlier_run_s_index_with_its_tasks(settings: Settings) -> None:

@@ -11,17 +11,11 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from conformance.emulator import owner, parsing
+from conformance.emulator import parsing
 from conformance.emulator.context import Context
 from conformance.emulator.errors import ApiError, error_response, from_domain, invalid, missing
 from conformance.emulator.model import DomainError, ListQuery, NotFound
-from conformance.emulator.render import (
-    json_response,
-    no_content,
-    page_body,
-    task_body,
-    timestamp,
-)
+from conformance.emulator.render import json_response, no_content, page_body, task_body
 
 _ID = re.compile(r"[0-9a-f]{24}")
 TASK_OPERATIONS = frozenset({"create_task", "list_tasks", "retrieve_task", "delete_task"})
@@ -205,25 +199,6 @@ async def create_index(request: Request, ctx: Context, account: str) -> Response
     index = ctx.store.create_index(account, name, models)
     status = 200 if ctx.sw.variation("index-create-200") else 201
     return json_response({"_id": index.id}, ctx.sw, status=status)
-
-
-@operation
-async def list_indexes(request: Request, ctx: Context, account: str) -> Response:
-    """The account's indexes, one page of 50 at most: what an owner reads to count what a
-    run left (``video_count`` as the vendor's list shows it). Outside the suite's spec."""
-    try:
-        page = max(1, int(request.query_params.get("page") or 1))
-        limit = min(50, max(1, int(request.query_params.get("page_limit") or 10)))
-    except ValueError:
-        raise ApiError(400, "parameter_invalid", "page and page_limit are integers.") from None
-    found = owner.indexes(ctx.store, account)
-    shown = found[(page - 1) * limit:page * limit]
-    return json_response({
-        "data": [{"_id": index.id, "index_name": index.name, "video_count": videos,
-                  "created_at": timestamp(index.created_at, ctx.sw)} for index, videos in shown],
-        "page_info": {"limit_per_page": limit, "page": page,
-                      "total_page": -(-len(found) // limit), "total_results": len(found)}},
-        ctx.sw)
 
 
 @operation

@@ -33,7 +33,7 @@ ROUTES: list[BaseRoute] = [
     _route(f"{PREFIX}/tasks", get=handlers.list_tasks, post=handlers.create_task),
     _route(f"{PREFIX}/tasks/{{task_id}}", get=handlers.retrieve_task,
            delete=handlers.delete_task),
-    _route(f"{PREFIX}/indexes", get=handlers.list_indexes, post=handlers.create_index),
+    _route(f"{PREFIX}/indexes", post=handlers.create_index),
     _route(f"{PREFIX}/indexes/{{index_id}}", delete=handlers.delete_index),
     _route(f"{PREFIX}/indexes/{{index_id}}/videos/{{video_id}}", delete=handlers.delete_video),
     _route("/_emulator/health", get=control.health),
