@@ -238,7 +238,7 @@ def test_compare_exits_1_on_a_regression(tmp_path: Path,
 
 STALE = {"summary.json": '{"verdict": "conformant", "exit_code": 0, "clauses": {}}',
          "junit.xml": "<testsuites stale='yes'/>", "report.html": "<p>stale</p>",
-         "properties-requests.jsonl": "{}\n", "old.har": "{}"}
+         "properties-requests.jsonl": "{}\n", "exchanges.har": "{}", "findings.json": "{}"}
 
 
 def _plant_stale_reports(where: Path) -> None:
@@ -249,7 +249,8 @@ def _plant_stale_reports(where: Path) -> None:
 
 def _reports_say(where: Path, code: int, verdict: str) -> dict[str, Any]:
     """The three reports exist, are this run's, and agree on what happened."""
-    assert not (where / "old.har").exists() and not (where / "properties-requests.jsonl").exists()
+    for name in ("exchanges.har", "findings.json", "properties-requests.jsonl"):
+        assert not (where / name).exists() or (where / name).read_text() != STALE[name], name
     summary = json.loads((where / "summary.json").read_text())
     assert (summary["exit_code"], summary["verdict"]) == (code, verdict), summary["headline"]
     junit = ET.parse(where / "junit.xml").getroot()

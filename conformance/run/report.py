@@ -28,7 +28,7 @@ __all__ = ["REPORT_FILES", "clear_reports", "console_lines", "exchange_view",
            "junit_properties", "write_junit", "write_reports", "write_summary"]
 
 REPORT_FILES = ("summary.json", "junit.xml", "report.html", "properties-requests.jsonl",
-                "*.har", "findings.json", "reproduce/F*.sh")
+                "exchanges.har", "findings.json", "reproduce/F*.sh")
 """What a run writes into its report directory, removed before the next run starts (a new
 kind of report belongs here too). ``ledger.json`` is handled apart: see clear_reports."""
 _EXCHANGE_FIELDS = ("method", "url", "status", "key_label", "request_headers", "request_body",
