@@ -40,7 +40,8 @@ class PoolTask:
     task_id: str
     video_id: str | None
     index_id: str
-    create_answer: httpx.Response
+    create_answer: httpx.Response | None
+    """None: the create's connection dropped and the task was found by its filename."""
     final: dict[str, Any] | None
     """The task as last read final (None: it never was, see ``unavailable``)."""
     reads: list[str] = field(default_factory=list)
@@ -90,7 +91,8 @@ class Pool:
             try:
                 found.append(probe_unfinished(
                     self._api.unchecked(), probe.task_id, interval=settings.probe_interval,
-                    deadline=time.monotonic() + settings.wait_timeout, also=self._also))
+                    deadline=time.monotonic() + settings.wait_timeout, also=self._also,
+                    not_shown_yet=self._watch.not_shown_yet))
             except BaseException as exc:  # re-raised in the caller's thread below
                 failure.append(exc)
 
@@ -182,7 +184,7 @@ class Pool:
         task = self.tasks[role]
         response = (api or self._api.unchecked()).retrieve_task(task.task_id)
         self._watch.saw(task.task_id, response)
-        finding = self._watch.vanished(task.task_id)
+        finding = self._watch.destroyed(task.task_id)
         if finding is not None:
             self.destroyed(role, "DEL-ONLY-THAT")
             raise SubjectDestroyed(f"the pool's {role} task {finding.what} (see DEL-ONLY-THAT)",

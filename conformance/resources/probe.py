@@ -95,15 +95,21 @@ def _read_status(response: httpx.Response) -> str | None:
 
 
 def probe_unfinished(api: ApiClient, task_id: str, *, deadline: float, interval: float,
-                     also: Callable[[str], Any] | None = None) -> UnfinishedDeletes:
+                     also: Callable[[str], Any] | None = None,
+                     not_shown_yet: Callable[[str, httpx.Response], bool] | None = None,
+                     ) -> UnfinishedDeletes:
     """Try a delete at every unfinished status ``task_id`` shows, until it is final or gone
     or ``deadline`` (monotonic) passes. ``api`` should be unchecked: answers are judged by
     the refusal tests. ``also`` (a client library's delete) gets its one try right after the
-    first refusal that left the task unfinished."""
+    first refusal that left the task unfinished. ``not_shown_yet`` (the watch's rule): a new
+    task that reads as gone for a moment after its create is read again, not given up."""
     found = UnfinishedDeletes(task_id)
     tried: set[str] = set()
     while time.monotonic() < deadline:
         before = api.retrieve_task(task_id)
+        if not_shown_yet is not None and not_shown_yet(task_id, before):
+            time.sleep(interval)
+            continue
         status = _read_status(before)
         found.observed.append(status or ("gone" if is_gone(before) else "unreadable"))
         if status is None and is_gone(before):
