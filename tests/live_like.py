@@ -36,7 +36,9 @@ class Behaviour:
 
     drop_every: int = 0
     """Close every Nth request's connection without answering, *before* forwarding it (a
-    keep-alive connection the server closed as the request arrived), for ``drop_methods``."""
+    keep-alive connection the server closed as the request arrived), for ``drop_methods``;
+    only a connection that served a request before (an idle keep-alive limit never closes a
+    fresh one)."""
     drop_methods: frozenset[str] = frozenset({"GET", "DELETE"})
     drop_before: Callable[[str, str], bool] | None = None
     """(method, path) -> True: close without answering, before forwarding."""
@@ -45,14 +47,21 @@ class Behaviour:
     storm_every: int = 0
     """Every Nth request is answered 429 ``storm_length`` times in a row before it passes."""
     storm_length: int = 8
+    storm_max: int = 0
+    """At most this many storms (0: no limit)."""
     storm_bodiless: bool = True
     index_create_200: bool = False
     long_errors: int = 0
-    """Pad every 4xx JSON body with a ``details`` string of this many characters."""
+    """Pad every 4xx JSON body with a ``details`` string of this many characters..."""
+    huge_error_every: int = 0
+    """...and every Nth one with 70,000 (longer than the transcript keeps whole)."""
     new_task_hidden: float = 0.0
     """Seconds after its create during which a task reads 404 (retrieve) and is not listed."""
     lenient_other_ids: bool = False
     """A video or index delete naming an ID that is not 24 lowercase hex answers 204."""
+    retrieved_status: dict[str, str] = field(default_factory=dict)
+    """Not conforming (a fault, for tests that must see it caught): retrieve answers show
+    these statuses renamed (``{"indexing": "processing"}``: outside the enum)."""
     seen: list[tuple[str, str, int | None]] = field(default_factory=list)
 
 
@@ -68,11 +77,15 @@ class LiveLike:
         self._lock = threading.Lock()
         self._count = 0
         self._storms: dict[tuple[str, str], int] = {}
+        self._storms_begun = 0
         self._born: dict[str, float] = {}
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go in two writes: without this each keep-alive answer would
+            # wait for a delayed ACK (~40 ms).
+            disable_nagle_algorithm = True
 
             def _any(self) -> None:
                 proxy._handle(self)
@@ -105,8 +118,10 @@ class LiveLike:
         with self._lock:
             self._count += 1
             count = self._count
-        if (b.drop_every and count % b.drop_every == 0 and method in b.drop_methods) or \
-                (b.drop_before is not None and b.drop_before(method, path)):
+        served = getattr(handler, "served", 0)
+        handler.served = served + 1  # type: ignore[attr-defined]
+        if (b.drop_every and count % b.drop_every == 0 and method in b.drop_methods
+                and served) or (b.drop_before is not None and b.drop_before(method, path)):
             return self._drop(handler, method, path)
         if b.storm_every and self._storming(method, path, count):
             return self._write(handler, 429, {"retry-after": "0"},
@@ -134,10 +149,16 @@ class LiveLike:
             status = 200
         if b.long_errors and 400 <= status < 500 and content:
             payload = json.loads(content)
-            payload["details"] = "x" * b.long_errors
+            huge = b.huge_error_every and count % b.huge_error_every == 0
+            payload["details"] = "x" * (70_000 if huge else b.long_errors)
             content = json.dumps(payload).encode()
         if method == "GET" and path.split("?")[0] == "/v1.3/tasks" and status == 200:
             content = self._unlist_hidden(content)
+        if b.retrieved_status and method == "GET" and _TASK.match(path.split("?")[0]) \
+                and status == 200:
+            payload = json.loads(content)
+            payload["status"] = b.retrieved_status.get(payload["status"], payload["status"])
+            content = json.dumps(payload).encode()
         kept = {k: v for k, v in answer.headers.items()
                 if k.lower() in ("content-type", "retry-after")}
         self._write(handler, status, kept, content)
@@ -146,7 +167,10 @@ class LiveLike:
         with self._lock:
             key = (method, path)
             left = self._storms.get(key)
-            if left is None and count % self.behaviour.storm_every == 0:
+            limit = self.behaviour.storm_max
+            if left is None and count % self.behaviour.storm_every == 0 and \
+                    (not limit or self._storms_begun < limit):
+                self._storms_begun += 1
                 left = self.behaviour.storm_length
             if not left:
                 self._storms.pop(key, None)

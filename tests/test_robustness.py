@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from live_like import Behaviour, LiveLike, live_like
 
 from conformance.resources.ledger import Ledger
 from conformance.resources.provisioning import Provisioner
@@ -19,7 +20,6 @@ from conformance.resources.watch import Watch
 from conformance.settings import Secret, Settings
 from conformance.wire.client import ApiClient, answer_lost, dropped_before
 from conformance.wire.transcript import Transcript
-from live_like import Behaviour, LiveLike, live_like
 
 KEY = "tlk_robustness_test_key_0a1b2c3d"
 

@@ -30,7 +30,7 @@ from conformance.wire.transcript import (
 )
 
 __all__ = ["AnswerCheck", "ApiClient", "ClientStats", "ConnectionDropped", "Observer",
-           "TargetUnavailable", "answer_lost", "dropped_before"]
+           "TargetUnavailable", "answer_lost", "dropped_before", "reads_as_gone"]
 
 _SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 """Sent again after any transport error, with backoff: they change nothing."""
@@ -80,14 +80,18 @@ def answer_lost(response: httpx.Response) -> bool:
     (404, 410, or 400 ``resource_not_exist``): the first send may have carried the delete out,
     so the delete's own answer is lost and this one must not be judged as it. What the delete
     did is still judged by what reads show afterwards (the watch counts it as carried out)."""
-    if response.request.method != "DELETE" or dropped_before(response) is None:
-        return False
-    if response.status_code in (404, 410):
+    return response.request.method == "DELETE" and dropped_before(response) is not None \
+        and reads_as_gone(response.status_code, response.content)
+
+
+def reads_as_gone(status: int, content: bytes) -> bool:
+    """An answer that says the resource is not there: 404, 410, or 400 resource_not_exist."""
+    if status in (404, 410):
         return True
-    if response.status_code != 400:
+    if status != 400:
         return False
     try:
-        body = json.loads(response.content)
+        body = json.loads(content)
     except ValueError:
         return False
     return isinstance(body, dict) and body.get("code") == "resource_not_exist"
