@@ -19,7 +19,11 @@ from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import ignored_auth
 
 from conformance.checks.answers import json_body
-from conformance.properties.generation import count_as_generated, operation_id
+from conformance.properties.generation import (
+    count_as_generated,
+    memoize_checks_config,
+    operation_id,
+)
 from conformance.properties.judging import DELETES, Grant, as_httpx, contract_checks
 from conformance.properties.sending import (
     GuardStop,
@@ -128,6 +132,7 @@ class Guard:
         """Record every call made for ``schema`` (check replays too) into transcript and ledger."""
         if all(schema is not known for known in self._schemas):
             schema.hooks.register_hook_with_name(self._after_call, "after_call")
+            memoize_checks_config(schema)
             self._schemas.append(schema)
         return schema
 
