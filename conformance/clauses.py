@@ -7,8 +7,10 @@ sentences paraphrase ``contract.md``; the IDs are the contract's own.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 
 class Strictness(StrEnum):
@@ -91,18 +93,33 @@ def clause(clause_id: str) -> Clause:
         raise KeyError(f"unknown clause ID {clause_id!r}") from None
 
 
+@dataclass(frozen=True)
+class JudgedBy:
+    """The check that found a violation and what it was given, so a replay can judge the
+    same answer again: ``check`` is ``module:function`` of ``conformance.checks``; argument
+    values are kept as the check received them (answers, bodies, literals)."""
+
+    check: str
+    arguments: Mapping[str, Any] = field(default_factory=dict)
+
+
 class ContractViolation(AssertionError):
     """A target broke a clause. The only exception the suite reports as a failed clause.
 
     ``reproduce`` is a shell command (a curl line with the key replaced by
-    ``$TWELVELABS_API_KEY``) that shows the offending exchange again.
+    ``$TWELVELABS_API_KEY``) that shows the offending exchange again. ``evidence`` holds the
+    recorded exchanges (``wire.transcript.Exchange``, redacted) the verdict rests on, and
+    ``judged_by`` the check that reached it; ``checks.answers.fail`` fills both in.
     """
 
-    def __init__(self, clause_id: str, message: str, *, reproduce: str | None = None) -> None:
+    def __init__(self, clause_id: str, message: str, *, reproduce: str | None = None,
+                 evidence: Sequence[Any] = (), judged_by: JudgedBy | None = None) -> None:
         clause(clause_id)
         self.clause_id = clause_id
         self.message = message
         self.reproduce = reproduce
+        self.evidence = tuple(evidence)
+        self.judged_by = judged_by
         text = f"[{clause_id}] {message}"
         if reproduce:
             text += f"\n  reproduce: {reproduce}"

@@ -9,6 +9,9 @@ Run: .venv/bin/python scripts/report_screenshot.py [reports/report.html] [--png 
 from __future__ import annotations
 
 import argparse
+import html
+import json
+import re
 import shutil
 import subprocess
 import sys
@@ -65,6 +68,34 @@ def rendered_landmarks(report: Path) -> FirstScreen:
     return screen
 
 
+# Measured in the page itself once pytest-html has rendered the rows (its script runs inline,
+# before this one): every block of a result's details must fit the page's width.
+_MEASURE = """<script>window.addEventListener('load', function () {
+  var wide = [], limit = document.documentElement.clientWidth;
+  document.querySelectorAll('.extras-row pre, .extras-row .log, .cf-evidence').forEach(
+    function (e) {
+      if (e.scrollWidth > e.clientWidth + 1 || e.getBoundingClientRect().right > limit + 1) {
+        wide.push((e.className || e.tagName) + ': ' + e.textContent.slice(0, 60));
+      }
+    });
+  document.body.setAttribute('data-wide', JSON.stringify(wide));
+});</script>"""
+
+
+def wide_blocks(report: Path) -> list[str]:
+    """The blocks of the results' details (evidence, failure text, transcripts) wider than
+    the page in Chromium: text that runs off the right edge instead of wrapping."""
+    page = report.read_text(encoding="utf-8")
+    with tempfile.TemporaryDirectory(prefix="report-") as where:
+        copy = Path(where) / report.name
+        copy.write_text(page.replace("</body>", _MEASURE + "</body>"), encoding="utf-8")
+        dom = chromium("--dump-dom", copy.as_uri()).stdout
+    found = re.search(r'data-wide="([^"]*)"', dom)
+    if found is None:
+        raise SystemExit("report_screenshot: the page was not measured")
+    return [str(line) for line in json.loads(html.unescape(found.group(1)))]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("report", nargs="?", type=Path)
@@ -81,8 +112,12 @@ def main() -> int:
     print(f"screenshot of the first screen: {args.png}")
     print(f"landmarks in page order: {', '.join(screen.order)}")
     print(f"environment table collapsed: {screen.environment_collapsed}")
+    wide = wide_blocks(report)
+    print(f"details wider than the page: {len(wide)}")
+    for line in wide[:10]:
+        print(f"  {line}")
     leads = screen.order[:3] == ["cf-banner", "cf-target", "clause-matrix"]
-    return 0 if leads and screen.environment_collapsed else 1
+    return 0 if leads and screen.environment_collapsed and not wide else 1
 
 
 if __name__ == "__main__":

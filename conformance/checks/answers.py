@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from conformance.checks.judged import evidence_of, judging_check
 from conformance.clauses import ContractViolation
 
 # --- helpers shared by the other check modules (not re-exported by the package) -------------
@@ -30,7 +31,11 @@ def reproduce_line(response: httpx.Response | None) -> str | None:
 
 
 def fail(clause_id: str, message: str, response: httpx.Response | None = None) -> None:
-    raise ContractViolation(clause_id, message, reproduce=reproduce_line(response))
+    """Raise the violation with its evidence: the check that judged, and the exchanges of
+    the answers it was given (``judged.py``)."""
+    judged = judging_check()
+    raise ContractViolation(clause_id, message, reproduce=reproduce_line(response),
+                            evidence=evidence_of(judged, response), judged_by=judged)
 
 
 def shown_body(response: httpx.Response) -> str:

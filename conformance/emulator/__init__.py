@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterable
 from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 
-from conformance.emulator import lifecycle
+from conformance.emulator import crowd, lifecycle
 from conformance.emulator.context import Context, latency_from_env
 from conformance.emulator.delivery import middleware
 from conformance.emulator.faults import FAULTS, VARIATIONS, Fault, Switches, Variation, validate
@@ -16,8 +17,10 @@ from conformance.emulator.handlers import not_found, server_error
 from conformance.emulator.lifecycle import Clock, Schedule
 from conformance.emulator.media import Probe
 from conformance.emulator.routes import ROUTES
-from conformance.emulator.store import Store
+from conformance.emulator.store import Store, account_id
 
+NEW_TASK_HIDDEN = 0.2
+"""new-task-404-briefly: seconds a new task stays unseen, at time scale 1."""
 DEFAULT_API_KEY = "tlk_emulator_development_key_0000000000"
 """The documented development key, used when no key is configured. Never use it elsewhere."""
 
@@ -48,15 +51,24 @@ def create_app(*, api_keys: Iterable[str] = (DEFAULT_API_KEY,), faults: Iterable
         from conformance.emulator.persistence import SqlitePersistence
 
         persistence = SqlitePersistence(data_dir)
+    stretch = time_scale * (4.0 if switches.variation("slow-indexing") else 1.0)
+    hidden_for = NEW_TASK_HIDDEN * stretch if switches.variation("new-task-404-briefly") else 0.0
     store = Store(clock or Clock(), _planner(switches, time_scale), faults=switches.faults,
-                  variations=switches.variations, persistence=persistence)
+                  variations=switches.variations, persistence=persistence, hidden_for=hidden_for)
     if persistence is not None:
         store.load(*persistence.load())
+    others = None
+    if switches.variation("busy-account"):
+        accounts = [account_id(k) for k in keys]
+        if not store.holds_tasks(accounts[0]):
+            crowd.populate(store, accounts, random.Random(0))
+        others = crowd.start_others(store, accounts, random.Random())
     app = Starlette(routes=ROUTES, exception_handlers={HTTPException: not_found,
                                                       Exception: server_error},
                     middleware=middleware(switches, latency))
     app.router.redirect_slashes = False  # a redirect is not an answer a client can judge
     app.state.emulator = Context(store, switches, keys)
+    app.state.others = others  # busy-account's colleagues: set() stops them
     return app
 
 

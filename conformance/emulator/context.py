@@ -12,25 +12,33 @@ from email.utils import formatdate
 from starlette.requests import Request
 from starlette.responses import Response
 
+from conformance.emulator.connections import Drops
 from conformance.emulator.errors import ApiError
 from conformance.emulator.faults import Switches
 from conformance.emulator.store import Store, account_id
 
 RATE_LIMIT_ENV = "CONFORMANCE_EMULATOR_RATE_LIMIT_EVERY"
+STORM_ENV = "CONFORMANCE_EMULATOR_STORM_EVERY"
 LATENCY_ENV = "CONFORMANCE_EMULATOR_LATENCY"
 ADVISORY_LIMIT = 600  # the X-Ratelimit-Limit of advisory-headers, per 60-second window
 # A suite run sends a few hundred requests: one in 25 turned away is a dozen or so 429s, each
 # costing the run a second's wait, instead of the dozens a smaller period cost.
 DEFAULT_RATE_LIMIT_EVERY = 25
+# A storm is six 429s in a row: one more than a client that gives up after five retries takes.
+# Every 200th request starts one, so a ci run (about 1,000 requests, most of them the property
+# tests') meets four or five, a few seconds of waiting each.
+STORM_LENGTH = 6
+DEFAULT_STORM_EVERY = 200
 
 
-def rate_limit_every() -> int:
-    """The rate-limit period from the environment; a bad value is a ValueError saying so."""
-    text = os.environ.get(RATE_LIMIT_ENV, "").strip()
+def rate_limit_every(name: str = RATE_LIMIT_ENV, default: int = DEFAULT_RATE_LIMIT_EVERY,
+                     minimum: int = 2) -> int:
+    """A rate-limit period from the environment; a bad value is a ValueError saying so."""
+    text = os.environ.get(name, "").strip()
     if not text:
-        return DEFAULT_RATE_LIMIT_EVERY
-    if not text.isascii() or not text.isdigit() or int(text) < 2:
-        raise ValueError(f"{RATE_LIMIT_ENV} must be a whole number of at least 2, got {text!r}")
+        return default
+    if not text.isascii() or not text.isdigit() or int(text) < minimum:
+        raise ValueError(f"{name} must be a whole number of at least {minimum}, got {text!r}")
     return int(text)
 
 
@@ -59,23 +67,29 @@ class Context:
         self._count_lock = threading.Lock()
         limiting = switches.variation("rate-limit") or switches.variation("rate-limit-bodiless")
         self.rate_every = rate_limit_every() if limiting else DEFAULT_RATE_LIMIT_EVERY
+        self.storm_every = (rate_limit_every(STORM_ENV, DEFAULT_STORM_EVERY, STORM_LENGTH + 1)
+                            if switches.variation("rate-limit-storms") else 0)
         self._advised = itertools.count()
+        self.drops = Drops()  # requests keep-alive-drops closed unanswered
 
     def now(self) -> float:
         return self.store.clock.now()
 
     def rate_limited(self) -> Response | None:
-        """Under a rate-limit variation, every Nth request is turned away before anything else."""
+        """Under a rate-limit variation, every Nth request is turned away before anything else;
+        under rate-limit-storms, every Nth starts a run of STORM_LENGTH 429s."""
         bodiless = self.sw.variation("rate-limit-bodiless")
-        if not (bodiless or self.sw.variation("rate-limit")):
+        periodic = bodiless or self.sw.variation("rate-limit")
+        if not (periodic or self.storm_every):
             return None
         with self._count_lock:
             n = next(self._counter)
-        if n % self.rate_every:
+        if self.storm_every and n >= self.storm_every and n % self.storm_every < STORM_LENGTH:
+            return _storm_answer(n % self.storm_every % 3)
+        if not periodic or n % self.rate_every:
             return None
         if bodiless:
-            return Response(status_code=429,
-                            headers={"Retry-After": formatdate(time.time() + 1, usegmt=True)})
+            return _too_many(date=True)
         raise ApiError(429, "too_many_requests", "Too many requests; retry after 1 second.",
                        {"Retry-After": "1"})
 
@@ -107,3 +121,16 @@ class Context:
             status = 403 if self.sw.fault("invalid-key-403") else 401
             raise ApiError(status, "api_key_invalid", "The API key is invalid or expired.")
         return account
+
+
+def _too_many(*, date: bool) -> Response:
+    """A bodiless 429, with an HTTP-date Retry-After or with none."""
+    headers = {"Retry-After": formatdate(time.time() + 1, usegmt=True)} if date else {}
+    return Response(status_code=429, headers=headers)
+
+
+def _storm_answer(turn: int) -> Response:
+    if turn == 1:
+        raise ApiError(429, "too_many_requests", "Too many requests; retry after 1 second.",
+                       {"Retry-After": "1"})
+    return _too_many(date=turn == 2)

@@ -14,7 +14,8 @@ async def health(request: Request) -> Response:
     ctx: Context = request.app.state.emulator
     return JSONResponse({"status": "ok", "now": ctx.now(),
                          "faults": sorted(ctx.sw.faults),
-                         "variations": sorted(ctx.sw.variations)})
+                         "variations": sorted(ctx.sw.variations),
+                         "dropped_connections": ctx.drops.count})
 
 
 async def reset(request: Request) -> Response:

@@ -11,6 +11,9 @@ from conformance.emulator.faults import Switches
 from conformance.emulator.model import DomainError, Forbidden, NotFound, Refused
 
 DOCS_URL = "https://docs.twelvelabs.io/v1.3/api-reference/error-codes"
+LONG_MESSAGE = 2_400  # long-error-messages: past the 2,000 characters a client might keep
+_PADDING = (" Details: the request was checked against every rule of this operation, and the "
+            "first rule it broke is named above; nothing was changed.")
 
 
 class ApiError(Exception):
@@ -49,6 +52,8 @@ def error_response(error: ApiError, sw: Switches, api_key: str | None = None) ->
     """The envelope; ``api_key`` is the request's x-api-key, which only echo-key-in-errors
     repeats (back to the caller who sent it, never anywhere else)."""
     message = error.message
+    if 400 <= error.status < 500 and sw.variation("long-error-messages"):
+        message = (message + _PADDING * (LONG_MESSAGE // len(_PADDING) + 1))[:LONG_MESSAGE]
     if api_key is not None and sw.variation("echo-key-in-errors"):
         message = f"{message} (x-api-key: {api_key})"
     body: dict[str, str] = {"code": error.code, "message": message}

@@ -208,6 +208,28 @@ VARIATIONS: dict[str, Variation] = {
         Variation("advisory-headers", "Every answer of a /tasks operation carries Deprecation, "
                   "Sunset and Link rel=deprecation headers and X-Ratelimit-Limit: 600, "
                   "X-Ratelimit-Remaining (counting down) and X-Ratelimit-Reset: 60."),
+        # Live targets differ from the emulator in these ways too (contract.md, "Provisioning"
+        # and "Live targets may differ"): each is allowed, and the suite must take it in stride.
+        Variation("index-create-200", "An index create answers 200 {_id} instead of 201."),
+        Variation("rate-limit-storms", "Every Nth request (N from "
+                  "CONFORMANCE_EMULATOR_STORM_EVERY, default 200) starts a storm: it and the "
+                  "next five requests, whoever sends them, answer 429 in turn bodiless with no "
+                  "Retry-After, too_many_requests with Retry-After: 1, and bodiless with an "
+                  "HTTP-date Retry-After."),
+        Variation("long-error-messages", "Every 4xx error body's message is padded past "
+                  "2,000 characters (the body is still a valid envelope)."),
+        Variation("keep-alive-drops", "The server drops idle keep-alive connections early: a "
+                  "request that arrives on a connection idle for more than 0.03 s is not read, "
+                  "and the connection is closed without an answer (as when a keep-alive timer "
+                  "fires while the request is on its way); idle connections are closed after "
+                  "1 s anyway."),
+        Variation("busy-account", "The first account already holds 3,000 final tasks in three "
+                  "other indexes, and a background actor keeps creating and deleting tasks in "
+                  "indexes of its own in the first account and in the second (about ten "
+                  "operations a second)."),
+        Variation("new-task-404-briefly", "A new task answers 404 resource_not_exist (retrieve "
+                  "and delete) and is absent from lists for its first 0.2 s (stretched by the "
+                  "time scale)."),
         Variation("tasks-gone-404", "Not conforming but a removal: every /tasks operation "
                   "answers 404 endpoint_not_exists after authentication (401 still first); "
                   "index and video operations keep working."),

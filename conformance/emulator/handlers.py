@@ -159,7 +159,8 @@ async def delete_video(request: Request, ctx: Context, account: str) -> Response
 async def create_index(request: Request, ctx: Context, account: str) -> Response:
     name, models = parsing.index_body(await parsing.json_body(request))
     index = ctx.store.create_index(account, name, models)
-    return json_response({"_id": index.id}, ctx.sw, status=201)
+    status = 200 if ctx.sw.variation("index-create-200") else 201
+    return json_response({"_id": index.id}, ctx.sw, status=status)
 
 
 @operation

@@ -6,10 +6,12 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
 
+from conformance.emulator.connections import KEEP_ALIVE, dropping_protocol
 from conformance.emulator.routes import PREFIX
 
 
@@ -46,8 +48,12 @@ def start_in_thread(app: Starlette, host: str = "127.0.0.1", port: int = 0,
         raise
     sock.listen(2048)
     bound = sock.getsockname()[1]
+    options: dict[str, Any] = {"timeout_keep_alive": 30}
+    context = getattr(app.state, "emulator", None)
+    if context is not None and context.sw.variation("keep-alive-drops"):
+        options = {"timeout_keep_alive": KEEP_ALIVE, "http": dropping_protocol(context.drops)}
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
-                            timeout_keep_alive=30, ws="none")
+                            ws="none", **options)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]},
                               name=f"emulator-{bound}", daemon=True)

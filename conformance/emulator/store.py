@@ -57,8 +57,10 @@ class Store:
     """All state of one emulator; every status-dependent decision is taken under one lock."""
 
     def __init__(self, clock: Clock, planner: Planner, *, faults: Iterable[str] = (),
-                 variations: Iterable[str] = (), persistence: Persistence | None = None) -> None:
+                 variations: Iterable[str] = (), persistence: Persistence | None = None,
+                 hidden_for: float = 0.0) -> None:
         self.clock = clock
+        self.hidden_for = hidden_for  # new-task-404-briefly: a new task is unseen this long
         self._plan = planner
         self._faults = frozenset(faults)
         self._variations = frozenset(variations)
@@ -88,6 +90,10 @@ class Store:
             for task in tombstones:
                 self._account(task.account).tombstones[task.id] = task
                 self._seq = max(self._seq, task.seq)
+
+    def holds_tasks(self, account: str) -> bool:
+        acc = self._accounts.get(account)
+        return acc is not None and bool(acc.tasks or acc.tombstones)
 
     def reset(self) -> None:
         with self._lock:
@@ -133,8 +139,9 @@ class Store:
 
     # --- tasks -----------------------------------------------------------------------------
     def create_task(self, account: str, index_id: str | None, *, filename: str, probe: Probe,
-                    enable_stream: bool = True,
-                    user_metadata: dict[str, Any] | None = None) -> Task:
+                    enable_stream: bool = True, user_metadata: dict[str, Any] | None = None,
+                    at: float | None = None) -> Task:
+        """A new task; ``at`` backdates its creation (a busy account's earlier tasks)."""
         with self._lock:
             acc = self._account(account)
             if index_id is None:
@@ -144,8 +151,8 @@ class Store:
             if probe.failure == "video_file_broken" and \
                     "reject-undecodable-at-create" in self._variations:
                 raise Invalid(probe.failure, probe.message())
-            now = max(self.clock.now(), self._last_created)
-            self._last_created = now
+            now = max(self.clock.now(), self._last_created) if at is None else at
+            self._last_created = max(now, self._last_created)
             self._seq += 1
             task = Task(new_id(), account, index_id, new_id(), self._seq, now,
                         self._plan(now, probe), filename, enable_stream, probe.failure,
@@ -171,7 +178,7 @@ class Store:
     def get_task(self, account: str, task_id: str) -> Task:
         acc = self._account(account)
         task = acc.tasks.get(task_id)
-        if task is not None:
+        if task is not None and not self._hidden(task, self.clock.now()):
             return task
         if "deleted-task-still-retrievable" in self._faults and task_id in acc.tombstones:
             return acc.tombstones[task_id]
@@ -180,6 +187,9 @@ class Store:
                 if task_id in other.tasks:
                     return other.tasks[task_id]
         raise NotFound("resource_not_exist", f"Task {task_id} does not exist.")
+
+    def _hidden(self, task: Task, now: float) -> bool:
+        return now < task.created_at + self.hidden_for
 
     def belongs_to_another(self, account: str, task_id: str) -> bool:
         return any(task_id in acc.tasks for key, acc in self._accounts.items() if key != account)
@@ -193,7 +203,7 @@ class Store:
         """Delete a task; the status it was deleted in (None: a fault answered for nothing)."""
         with self._lock:
             task = self._account(account).tasks.get(task_id)
-            if task is None:
+            if task is None or self._hidden(task, self.clock.now()):
                 task = self._missing_for_delete(account, task_id)
                 if task is None:
                     return None
@@ -322,7 +332,12 @@ class Store:
             source = (acc.tasks if query.index_id is None
                       else acc.by_index.get(query.index_id, {}))
             now = acc.timeline.advance(self.clock.now())
-            if "deleted-task-still-listed" in self._faults and acc.tombstones:
+            newest = next(reversed(source.values()), None)
+            if newest is not None and self._hidden(newest, now):
+                # new tasks come last in creation order: leave out those not yet seen
+                seen = [t for t in source.values() if not self._hidden(t, now)]
+                page, total = listing.scan(seen, lambda t: t.status_at(now), query)
+            elif "deleted-task-still-listed" in self._faults and acc.tombstones:
                 ghosts = [t for t in acc.tombstones.values()
                           if query.index_id in (None, t.index_id)]
                 page, total = listing.scan([*source.values(), *ghosts],

@@ -116,6 +116,8 @@ def naming_clauses(case: Any, response: Any, watch: Watch | None = None, *,
             if clause is None:
                 continue  # no clause of the contract judges this (see SHAPE)
             failure.conformance_clause = clause  # type: ignore[attr-defined]
+            # The finding's evidence: the exchange the guard recorded of this case.
+            failure.conformance_case_id = case.id  # type: ignore[attr-defined]
             kept.append(failure)
         if not kept:
             return

@@ -136,9 +136,11 @@ class Recorder:
 
     def answer(self, response: Any, attempt: int = 0,
                form: tuple[tuple[str, str], ...] = (),
-               files: tuple[tuple[str, str, int], ...] = ()) -> Exchange:
+               files: tuple[tuple[str, str, int], ...] = (),
+               case_id: str | None = None) -> Exchange:
         """An answer (schemathesis' Response); a create's form and files are given summarised,
-        its bytes are never kept."""
+        its bytes are never kept; ``case_id``: the generated case whose own answer it is (a
+        finding's evidence)."""
         request = response.request
         body = response.content.decode("utf-8", "replace")
         return self._keep(Exchange(
@@ -151,18 +153,18 @@ class Recorder:
             response_truncated=len(body) > BODY_KEPT,
             elapsed_ms=round(response.elapsed * 1000, 1), key_label=self.label(request),
             form=form, files=files, json_body=bool(request.body) and not (form or files),
-            attempt=attempt))
+            attempt=attempt, case_id=case_id))
 
     def case_answer(self, case: Any, response: Any, upload: str | None) -> Exchange:
         """A case's final answer; a create's form and files summarised (``upload``: the file's
         marked name)."""
         if operation_id(case.operation.label) != "createTask" or not isinstance(case.body, dict):
-            return self.answer(response)
+            return self.answer(response, case_id=case.id)
         form = tuple((k, self._scrub(str(v))) for k, v in case.body.items()
                      if not isinstance(v, bytes))
         files = tuple((k, upload or "upload", len(v)) for k, v in case.body.items()
                       if isinstance(v, bytes))
-        return self.answer(response, form=form, files=files)
+        return self.answer(response, form=form, files=files, case_id=case.id)
 
     def _body(self, request: requests.PreparedRequest) -> str:
         raw = request.body

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import NoReturn
 
 import conformance
+from conformance.run import replay
 from conformance.run.report import EXIT_ENDPOINTS_GONE, VERDICTS, write_summary
 from conformance.run.startup import start
 from conformance.run.state import Handover
@@ -93,6 +94,7 @@ def _parser() -> _Parser:
     compare.add_argument("new", metavar="NEW_SUMMARY")
     commands.add_parser("emulator", help="serve the emulator (see conformance emulator --help)",
                         add_help=False)
+    replay.add_parser(commands)
     return parser
 
 
@@ -120,6 +122,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cleanup(args)
         if args.command == "clauses":
             return clauses(args)
+        if args.command == "replay":
+            return replay.command(args)
         from conformance.run.compare import compare
 
         return compare(Path(args.old), Path(args.new))

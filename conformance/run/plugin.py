@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from conformance.clauses import CLAUSES
+from conformance.run.evidence_hooks import EvidenceHooks
 from conformance.run.html import HtmlHooks
 from conformance.run.outcomes import finalize, finding_text, judge, run_header, skip_reason
 from conformance.run.report import (
@@ -111,6 +112,7 @@ def pytest_configure(config: pytest.Config) -> None:
             state.redactor.add(secret.reveal())
     config.stash[STATE_KEY] = state
     config.pluginmanager.register(RunHooks(config), "conformance-run")
+    config.pluginmanager.register(EvidenceHooks(config), "conformance-evidence")
     report_dir = settings.report_dir
     report_dir.mkdir(parents=True, exist_ok=True)
     # Plain pytest gets the same three reports as `conformance run` unless told otherwise.

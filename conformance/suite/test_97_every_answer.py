@@ -98,8 +98,9 @@ def _judge_all(exchanges: list[Exchange], clause_id: str,
     if found:
         more = f" (and {len(found) - 1} more answer(s) of the run like it)" \
             if len(found) > 1 else ""
-        raise ContractViolation(clause_id, found[0].message + more,
-                                reproduce=found[0].reproduce)
+        first = found[0]
+        raise ContractViolation(clause_id, first.message + more, reproduce=first.reproduce,
+                                evidence=first.evidence, judged_by=first.judged_by)
     if not whole:
         pytest.skip(f"not judged: the run read no {subject} whole")
     judged.add(clause_id, f"every {subject} the run read: {len(whole)}")

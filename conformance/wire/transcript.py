@@ -60,6 +60,13 @@ class Exchange:
     """time.monotonic() when the answer was recorded."""
     received_wall: float = field(default_factory=time.time)
     """time.time() at the same moment, to read a Retry-After given as an HTTP date."""
+    case_id: str | None = None
+    """The generated case (property tests) this exchange sent, to find a failure's answer."""
+
+    @property
+    def started_wall(self) -> float:
+        """time.time() when the request went out (as near as the record tells)."""
+        return self.received_wall - self.elapsed_ms / 1000
 
     def curl(self) -> str:
         """A shell line that sends the same request, the key taken from the environment."""
@@ -88,10 +95,18 @@ class Transcript:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._items: list[Exchange] = []
+        self._positions: dict[int, int] = {}
 
     def append(self, exchange: Exchange) -> None:
         with self._lock:
+            self._positions[id(exchange)] = len(self._items)
             self._items.append(exchange)
+
+    def index_of(self, exchange: object) -> int | None:
+        """Where this very exchange (not an equal one) stands in the run; None if absent."""
+        with self._lock:
+            found = self._positions.get(id(exchange))
+            return found if found is not None and self._items[found] is exchange else None
 
     def mark(self) -> int:
         with self._lock:
@@ -109,19 +124,22 @@ class Redactor:
     """The keys a client and its siblings send, and their removal from any text."""
 
     def __init__(self) -> None:
-        self._secrets: frozenset[str] = frozenset()  # replaced, never mutated: read lock-free
+        # Replaced, never mutated: read lock-free.
+        self._secrets: dict[str, str] = {}
         self._lock = threading.Lock()
 
-    def add(self, secret: str) -> None:
+    def add(self, secret: str, variable: str = DEFAULT_KEY_VARIABLE) -> None:
+        """Scrub ``secret`` from now on, writing ``variable`` (the environment variable a
+        reproduction takes it from) in its place."""
         if secret:
             with self._lock:
-                self._secrets = self._secrets | {secret}
+                self._secrets = {**self._secrets, secret: self._secrets.get(secret, variable)}
 
     def scrub(self, text: str) -> str:
-        """Replace any known key (a target may echo it back) by the variable name."""
-        for secret in self._secrets:
+        """Replace any known key (a target may echo it back) by its variable's name."""
+        for secret, variable in self._secrets.items():
             if secret in text:
-                text = text.replace(secret, DEFAULT_KEY_VARIABLE)
+                text = text.replace(secret, variable)
         return text
 
 
@@ -165,10 +183,11 @@ def summarise_request(kwargs: dict[str, Any]) -> tuple[str, list[tuple[str, str]
         shown += [f"{k}=<{size} bytes, {fn}>" for k, fn, size in files]
         return "multipart/form-data: " + "; ".join(shown), form, tuple(files)
     if kwargs.get("json") is not None:
-        return shorten(json.dumps(kwargs["json"])), form, ()
+        # Kept whole (up to BODY_KEPT) so a reproduction sends the same body again.
+        return shorten(json.dumps(kwargs["json"]), BODY_KEPT), form, ()
     for key in ("content", "data"):
         if kwargs.get(key) is not None:
-            return shorten(_text(kwargs[key])), form, ()
+            return shorten(_text(kwargs[key]), BODY_KEPT), form, ()
     return "", form, ()
 
 
