@@ -26,20 +26,20 @@ from conformance.properties.generation import (
 )
 from conformance.properties.judging import DELETES, Grant, as_httpx, contract_checks
 from conformance.properties.sending import (
-    GuardStop,
+    LostCreates,
     Recorder,
     ResendingAdapter,
     SendLost,
     Settler,
     dropped_before,
 )
-from conformance.resources.errors import BudgetExceeded, ProvisioningError
+from conformance.resources.errors import BudgetExceeded
 from conformance.resources.ledger import Ledger
 from conformance.resources.media import sample_video, undecodable_bytes
 from conformance.resources.provisioning import Provisioner
 from conformance.resources.watch import Watch
 from conformance.settings import Settings
-from conformance.wire.client import ConnectionDropped, reads_as_gone
+from conformance.wire.client import reads_as_gone
 from conformance.wire.politeness import Pacer
 from conformance.wire.transcript import Exchange, Redactor, Transcript
 
@@ -98,6 +98,7 @@ class Guard:
         self._auth_confirmed: set[str] = set()  # operation labels
         self._exchanges: dict[str, Exchange] = {}
         self._lost: set[str] = set()  # cases whose answer cannot stand for their request
+        self.lost_creates = LostCreates(provisioner.find_by_filename, self._keep_task)
         self._lock = threading.Lock()
         # The same pace limit as the suite's clients: generated requests count against it too.
         self._pacer = Pacer(settings.effective_rate, time.sleep)
@@ -302,21 +303,12 @@ class Guard:
                                               and self.watch.expected_gone(str(task_id)))
 
     def _after_lost_create(self, case: Any, lost: SendLost) -> None:
-        """A create whose connection dropped after it was sent: look for the task it may have
-        made by its unique filename, as its owner, and keep it as the run's if found."""
+        """A create whose connection dropped after it was sent may have made a task: it is
+        looked for by its unique filename once the property tests are done (``LostCreates``),
+        when a new task has had its grace to show, so no test waits for it here."""
         name = self._upload_names.get(case.id)
-        if operation_id(case.operation.label) != "createTask" or name is None:
-            return  # nothing granted, or nothing to find it by: it made no task of ours
-        index_id = str((case.body or {}).get("index_id"))
-        try:
-            found = self.provisioner.find_by_filename(
-                index_id, name, ConnectionDropped(str(lost), "POST", "/tasks"))
-        except ProvisioningError as exc:
-            raise GuardStop(str(exc)) from None
-        if found is not None:
-            video_id = found.get("video_id") if isinstance(found.get("video_id"), str) \
-                else None
-            self._keep_task(str(found["_id"]), index_id, video_id)
+        if operation_id(case.operation.label) == "createTask" and name is not None:
+            self.lost_creates.add(str((case.body or {}).get("index_id")), name, str(lost))
 
     def _keep_task(self, task_id: str, index_id: str, video_id: str | None) -> None:
         self.tasks.add(task_id)

@@ -125,6 +125,7 @@ def property_guard(request: pytest.FixtureRequest, ledger: Ledger,
     try:
         yield guard
     finally:
+        state.notes.extend(guard.lost_creates.adopt())
         guard.close()
         state.rate_limited += guard.rate_limited
         state.requests += guard.sent

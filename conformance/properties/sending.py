@@ -21,7 +21,9 @@ from schemathesis.core.transport import Response
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
 
 from conformance.properties.generation import operation_id
-from conformance.wire.client import repr_error
+from conformance.resources.errors import ProvisioningError
+from conformance.resources.watch import NEW_TASK_GRACE
+from conformance.wire.client import ConnectionDropped, repr_error
 from conformance.wire.politeness import Pacer, RateLimitWaits, backoff_delay
 from conformance.wire.transcript import (
     BODY_KEPT,
@@ -32,7 +34,7 @@ from conformance.wire.transcript import (
     shorten,
 )
 
-__all__ = ["GuardStop", "Recorder", "ResendingAdapter", "SendLost", "Settler",
+__all__ = ["GuardStop", "LostCreates", "Recorder", "ResendingAdapter", "SendLost", "Settler",
            "dropped_before"]
 
 SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -68,6 +70,43 @@ def _never_connected(exc: requests.RequestException) -> bool:
     return isinstance(exc, requests.ConnectTimeout) or isinstance(reason, ConnectTimeoutError)
 
 
+class LostCreates:
+    """Creates whose connection dropped after they were sent: each may have made a task. They
+    are looked for by their unique filename, as their owner, once the property tests are done
+    (a new task has had its grace to show by then, so no test waits), and kept as the run's
+    (``keep``: ledger and watch) so cleanup removes them."""
+
+    def __init__(self, find: Callable[..., dict[str, Any] | None],
+                 keep: Callable[[str, str, str | None], None]) -> None:
+        self._find = find
+        self._keep = keep
+        self._lost: list[tuple[str, str, str, float]] = []
+
+    def add(self, index_id: str, filename: str, error: str) -> None:
+        self._lost.append((index_id, filename, error, time.monotonic()))
+
+    def __len__(self) -> int:
+        return len(self._lost)
+
+    def adopt(self) -> list[str]:
+        """Look for each and keep what is found; the problems met, as lines."""
+        problems = []
+        for index_id, filename, error, lost_at in self._lost:
+            left = max(0.0, NEW_TASK_GRACE - (time.monotonic() - lost_at))
+            try:
+                found = self._find(index_id, filename, ConnectionDropped(error, "POST", "/tasks"),
+                                   left)
+            except ProvisioningError as exc:
+                problems.append(f"{exc} (`conformance cleanup --sweep` finds it by its name)")
+                continue
+            if found is not None:
+                video_id = found.get("video_id")
+                self._keep(str(found["_id"]), index_id,
+                           video_id if isinstance(video_id, str) else None)
+        self._lost.clear()
+        return problems
+
+
 class ResendingAdapter(HTTPAdapter):
     """Sends again what may be sent again; tells ``failed`` of every send that got no answer
     (request, error, start, attempt), so the transcript holds it."""
@@ -77,26 +116,38 @@ class ResendingAdapter(HTTPAdapter):
         super().__init__()
         self._failed = failed
         self._sleep = sleep
+        # A request that must not be sent blindly again goes on a connection of its own: a
+        # pooled one may be closed by the server's keep-alive timer as the request arrives.
+        self._fresh = HTTPAdapter(pool_maxsize=1)
+
+    def close(self) -> None:
+        super().close()
+        self._fresh.close()
 
     def send(self, request: requests.PreparedRequest,
              *args: Any, **kwargs: Any) -> requests.Response:
         method = (request.method or "GET").upper()
+        once = method not in SAFE | RESENT_ONCE
+        if once:
+            request.headers["Connection"] = "close"  # and not kept for the next one either
         failures = attempt = 0
         while True:
             started = time.perf_counter()
             try:
+                if once:
+                    return self._fresh.send(request, *args, **kwargs)
                 return super().send(request, *args, **kwargs)
             except (requests.ConnectionError, requests.Timeout) as exc:
                 self._failed(request, repr_error(exc), started, attempt)
                 attempt += 1
                 connect = _never_connected(exc)
+                dropped = isinstance(exc, requests.ConnectionError) and not connect
+                if dropped and method in SAFE | RESENT_ONCE and not dropped_before(request):
+                    setattr(request, _DROPPED, True)  # most likely a stale keep-alive
+                    continue
                 if failures < MAX_RESENDS and (connect or method in SAFE):
                     self._sleep(backoff_delay(failures))
                     failures += 1
-                    continue
-                dropped = isinstance(exc, requests.ConnectionError) and not connect
-                if dropped and method in RESENT_ONCE and not dropped_before(request):
-                    setattr(request, _DROPPED, True)  # most likely a stale keep-alive
                     continue
                 line = f"{method} {request.url} failed: {repr_error(exc)}"
                 if not connect and method not in SAFE | RESENT_ONCE:

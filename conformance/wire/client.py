@@ -134,6 +134,11 @@ class _Shared:
         self.observers: list[Observer] = []
         self.http = httpx.Client(timeout=timeout, transport=transport,
                                  headers={"user-agent": "tasks-conformance"})
+        # A request that must not be sent blindly again goes on a connection of its own: a
+        # pooled one may be closed by the server's keep-alive timer as the request arrives.
+        self.fresh = httpx.Client(timeout=timeout, transport=transport,
+                                  headers={"user-agent": "tasks-conformance"},
+                                  limits=httpx.Limits(max_keepalive_connections=0))
 
 
 class ApiClient:
@@ -194,6 +199,7 @@ class ApiClient:
 
     def close(self) -> None:
         self._shared.http.close()
+        self._shared.fresh.close()
 
     def observe(self, observer: Observer) -> None:
         """Tell ``observer`` of every final answer this client and its siblings receive (the
@@ -216,6 +222,7 @@ class ApiClient:
         ``ConnectionDropped`` instead. Whatever is given up on is ``TargetUnavailable``."""
         method = method.upper()
         shared = self._shared
+        http = shared.http if method in _SAFE | _RESENT_ONCE else shared.fresh
         waits = RateLimitWaits(shared.patience)
         failures = 0
         dropped: Exchange | None = None
@@ -225,7 +232,7 @@ class ApiClient:
             shared.pacer.wait()
             started = time.perf_counter()
             try:
-                response = shared.http.send(request)
+                response = http.send(request)
                 response.read()
             except httpx.TransportError as exc:
                 shared.stats.add(requests=1)
@@ -274,10 +281,10 @@ class ApiClient:
         """Seconds to wait before sending again after ``exc``; None: do not send again."""
         if failures >= self._shared.max_retries:
             return None
+        if isinstance(exc, _DROPS) and method in _SAFE | _RESENT_ONCE and first_drop:
+            return 0.0  # most likely a keep-alive connection the server had just closed
         if isinstance(exc, _CONNECT_ERRORS) or method in _SAFE:
             return backoff_delay(failures)  # never reached the target, or changes nothing
-        if isinstance(exc, _DROPS) and method in _RESENT_ONCE and first_drop:
-            return 0.0  # most likely a keep-alive connection the server had just closed
         return None
 
     def _build(self, method: str, path: str, kwargs: dict[str, Any]) -> httpx.Request:
