@@ -16,7 +16,7 @@ import httpx
 from conformance.resources.errors import SubjectDestroyed
 from conformance.resources.pool import Pool, PoolTask
 from conformance.resources.provisioning import Provisioner
-from conformance.wire.client import ApiClient
+from conformance.wire.client import ApiClient, answer_lost
 
 __all__ = ["Deletions", "StrangerTry", "delete_the_documented_way"]
 
@@ -84,6 +84,10 @@ def _failed(raw: ApiClient, outsider: ApiClient | None, pool: Pool, provisioner:
         found.failed_gone = f"could not be read before its delete (answered {read.status_code})"
         return
     found.failed_delete = raw.delete_task(task.task_id)
+    if answer_lost(found.failed_delete):  # its own answer is lost: nothing to judge it by
+        _note(found, pool, provisioner, task, found.failed_delete)
+        found.failed_delete, found.failed_gone = None, _LOST
+        return
     _note(found, pool, provisioner, task, found.failed_delete)
 
 
@@ -106,6 +110,9 @@ def _ready(raw: ApiClient, outsider: ApiClient | None, pool: Pool, provisioner: 
         return
     assert task.video_id is not None, "usable ready tasks have a video_id"
     found.video_delete = raw.delete_video(task.index_id, task.video_id)
+    if answer_lost(found.video_delete):
+        found.video_delete, found.ready_gone = None, _LOST.replace("delete's", "video delete's")
+        return
     if found.video_delete.is_success:
         provisioner.note_deleted("video", task.video_id)
     _bystander(raw, pool, provisioner, found)
@@ -116,6 +123,10 @@ def _ready(raw: ApiClient, outsider: ApiClient | None, pool: Pool, provisioner: 
         found.ready_gone = pool.why_not("doomed_ready")
         return
     found.ready_delete = raw.delete_task(task.task_id)
+    if answer_lost(found.ready_delete):
+        _note(found, pool, provisioner, task, found.ready_delete)
+        found.ready_delete, found.ready_gone = None, _LOST
+        return
     _note(found, pool, provisioner, task, found.ready_delete)
 
 
@@ -165,9 +176,14 @@ def _stranger_tries(outsider: ApiClient, pool: Pool, provisioner: Provisioner,
         _note(found, pool, provisioner, task, response)
 
 
+_LOST = ("lost its delete's answer: the connection dropped before it, and sent again the "
+         "delete read as gone (the first send may have deleted it), so there is no answer "
+         "to judge")
+
+
 def _note(found: Deletions, pool: Pool, provisioner: Provisioner, task: PoolTask,
           response: httpx.Response) -> None:
-    if response.is_success:
+    if response.is_success or answer_lost(response):
         task.deleted = True
         found.deleted[task.role] = task
         provisioner.note_deleted("task", task.task_id)
