@@ -42,8 +42,9 @@ class Behaviour:
     drop_methods: frozenset[str] = frozenset({"GET", "DELETE"})
     drop_before: Callable[[str, str], bool] | None = None
     """(method, path) -> True: close without answering, before forwarding."""
-    drop_after_forwarding: Callable[[str, str], bool] | None = None
-    """(method, path) -> True: forward the request, then close without answering."""
+    drop_after_forwarding: Callable[[str, str, int], bool] | None = None
+    """(method, path, status upstream answered) -> True: forward the request, then close
+    without answering."""
     storm_every: int = 0
     """Every Nth request is answered 429 ``storm_length`` times in a row before it passes."""
     storm_length: int = 8
@@ -138,7 +139,8 @@ class LiveLike:
         headers = {k: v for k, v in handler.headers.items()
                    if k.lower() not in ("host", "content-length", "connection")}
         answer = self._upstream.request(method, path, headers=headers, content=body)
-        if b.drop_after_forwarding is not None and b.drop_after_forwarding(method, path):
+        if b.drop_after_forwarding is not None and \
+                b.drop_after_forwarding(method, path, answer.status_code):
             return self._drop(handler, method, path)
         content = answer.content
         status = answer.status_code

@@ -28,6 +28,17 @@ arrives, new tasks hidden for 0.3 s after their create."""
 UNDOCUMENTED = Behaviour(retrieved_status={"indexing": "processing"})
 
 
+def _first_task_deleted(method: str, path: str, status: int) -> bool:
+    if LOST_DELETE.seen and any(m == "DELETE" and s is None for m, _, s in LOST_DELETE.seen):
+        return False
+    return method == "DELETE" and path.startswith("/v1.3/tasks/") and status == 204
+
+
+LOST_DELETE = Behaviour(drop_after_forwarding=_first_task_deleted)
+"""The first task delete that succeeds loses its answer to a dropped connection: sent again,
+it reads as gone, and the delete's own answer (204 or not) can be judged by nothing."""
+
+
 def _run(base_url: str, reports: Path) -> dict[str, Any]:
     script = Path(sys.executable).with_name("conformance")
     environment = {k: v for k, v in os.environ.items()
@@ -42,7 +53,7 @@ def _run(base_url: str, reports: Path) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, dict[str, Any]]]:
-    plans = {"live": LIVE, "undocumented": UNDOCUMENTED}
+    plans = {"live": LIVE, "undocumented": UNDOCUMENTED, "lost-delete": LOST_DELETE}
     with ExitStack() as stack, ThreadPoolExecutor(max_workers=len(plans)) as pool:
         futures = {}
         for name, behaviour in plans.items():
@@ -75,3 +86,12 @@ def test_a_status_outside_the_enum_while_indexing_fails_task_shape_and_nothing_e
     assert set(run["summary"]["failed_clauses"]) == {"TASK-SHAPE"}, run["output"][-4000:]
     for clause_id in ("DEL-TERMINAL-ONLY", "TASK-LIFECYCLE"):
         assert _clause(run, clause_id)["outcome"] == "passed", clause_id
+
+
+def test_a_delete_whose_answer_was_lost_is_judged_by_no_clause_and_the_run_says_why(
+        runs: Any) -> None:
+    run = runs["lost-delete"]
+    assert run["code"] == 3, run["output"][-4000:]
+    assert run["summary"]["failed_clauses"] == [], run["output"][-4000:]
+    assert "lost its delete's answer" in run["output"]
+    assert _clause(run, "DEL-GONE")["outcome"] == "passed"  # gone for good all the same

@@ -42,19 +42,19 @@ def _provisioner(target: LiveLike, tmp_path: Path, watch: Watch | None = None,
                        watch=watch)
 
 
-def _first_delete_of_a_task(method: str, path: str) -> bool:
+def _first_delete_of_a_task(method: str, path: str, *status: int) -> bool:
     return method == "DELETE" and path.startswith("/v1.3/tasks/")
 
 
-def _creates(method: str, path: str) -> bool:
+def _creates(method: str, path: str, *status: int) -> bool:
     return method == "POST" and path == "/v1.3/tasks"
 
 
 def _once(rule: Any) -> Any:
     done: list[bool] = []
 
-    def first(method: str, path: str) -> bool:
-        if not done and rule(method, path):
+    def first(*request: Any) -> bool:
+        if not done and rule(*request):
             done.append(True)
             return True
         return False
