@@ -266,6 +266,8 @@ def test_a_list_item_must_show_what_retrieve_showed() -> None:
     assert watch.findings == []  # no delete of the run at all yet
     _another_delete(watch)
     watch.listed("a" * 24, _task("indexing"), page)  # a lagging list: no finding
+    # The same instant written otherwise is the same value.
+    watch.listed("a" * 24, _task("ready", created_at="2026-01-01T00:00:00.000+00:00"), page)
     assert watch.findings == []
     watch.listed("a" * 24, _task("failed"), page)
     assert [f.kind for f in watch.findings] == ["status"]

@@ -29,6 +29,7 @@ from typing import Any
 
 import httpx
 
+from conformance.checks.tasks import is_date_time, parse_time
 from conformance.resources.cleanup import FINAL, is_gone
 from conformance.wire.client import answer_lost
 
@@ -232,7 +233,7 @@ class Watch:
         list item when ``listed``), and the finding's kind."""
         changed = [f"{name} went from {task.identity[name]!r} to {body.get(name)!r}"
                    for name in IDENTITY if name in task.identity and name in body
-                   and body[name] != task.identity[name]]
+                   and not _same(body[name], task.identity[name])]
         kind = "changed"
         status = body.get("status")
         # Moving on is no change; a final status must stay. A list may lag behind retrieve,
@@ -245,7 +246,8 @@ class Watch:
             for name in SETTLED:
                 if name == "updated_at" and (listed or body.get("hls") != task.settled.get("hls")):
                     continue  # an hls that moved on may move updated_at with it
-                if name in task.settled and name in body and body[name] != task.settled[name]:
+                if name in task.settled and name in body \
+                        and not _same(body[name], task.settled[name]):
                     changed.append(f"{name} went from {task.settled[name]!r} to "
                                    f"{body[name]!r} between two final reads")
         return changed, kind
@@ -371,3 +373,11 @@ class Watch:
         successful = sum(1 for d in self.deletes if d.succeeded)
         return (f"{successful} successful deletes of {len(self.deletes)} sent, "
                 f"{len(self._tasks)} tasks watched, {self.checks} looks around")
+
+
+def _same(now: Any, before: Any) -> bool:
+    """Equal values; two date-times are equal when they name the same instant (a view may
+    write ``...00Z`` where another writes ``...00.000Z``)."""
+    if is_date_time(now) and is_date_time(before):
+        return bool(parse_time(now) == parse_time(before))
+    return bool(now == before)
