@@ -29,7 +29,8 @@ from typing import Any
 
 import httpx
 
-from conformance.checks.tasks import is_date_time, parse_time
+from conformance.checks.tasks import is_date_time, parse_time, task_object_is_well_formed
+from conformance.clauses import ContractViolation
 from conformance.resources.cleanup import FINAL, is_gone
 from conformance.wire.client import answer_lost
 
@@ -76,6 +77,8 @@ class Watched:
     status: str | None = None
     settled: dict[str, Any] = field(default_factory=dict)
     """SETTLED fields (and hls) as the last final read showed them."""
+    well_formed: bool = False
+    """The last final read was a well-formed task object (TASK-SHAPE)."""
     seen_alive: bool = False
     seen_after: int = 0
     """How many deletes the log held when the task was last seen alive."""
@@ -223,6 +226,7 @@ class Watch:
         task.status = status if isinstance(status, str) else task.status
         if status in FINAL:
             task.settled = {name: body.get(name) for name in (*SETTLED, "hls") if name in body}
+            task.well_formed = _well_formed(body, in_list=False)
         task.seen_alive = True
         task.seen_after = len(self.deletes)
         return finding
@@ -273,6 +277,10 @@ class Watch:
             task = self._tasks.get(task_id)
             if task is None or not task.seen_alive or self._named_since_seen(task) \
                     or not any(not self._names(d, task) for d in self.deletes):
+                return
+            # A view that renders a field off its type is a shape finding (TASK-SHAPE,
+            # LIST-SHAPE, judged on every read), not a change a delete made.
+            if not (task.well_formed and _well_formed(item, in_list=True)):
                 return
             changed, kind = self._changes(task, item, listed=True)
             if changed:
@@ -381,3 +389,11 @@ def _same(now: Any, before: Any) -> bool:
     if is_date_time(now) and is_date_time(before):
         return bool(parse_time(now) == parse_time(before))
     return bool(now == before)
+
+
+def _well_formed(body: Mapping[str, Any], *, in_list: bool) -> bool:
+    try:
+        task_object_is_well_formed(body, in_list=in_list)
+    except ContractViolation:
+        return False
+    return True
