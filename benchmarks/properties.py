@@ -47,6 +47,7 @@ class Counter:
 
     def __init__(self, app: Any) -> None:
         self.app, self.count, self._lock = app, 0, threading.Lock()
+        self.state = app.state  # the server reads the emulator's switches from it
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
