@@ -21,7 +21,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "conformance"
 WINGS = ("run", "suite", "properties", "clientlib", "resources", "checks", "wire", "roots",
          "emulator")
 """Top to bottom. The emulator is a leaf of its own: the run may start it, it imports nothing."""
-ROOTS = {"conformance", "conformance.clauses", "conformance.settings", "conformance.spec"}
+ROOTS = {"conformance", "conformance.clauses", "conformance.settings", "conformance.spec",
+         "conformance.subjects"}
 SHARED_STATE = "conformance.run.state"
 HOOKS = "conformance.run.plugin"
 MAX_LINES = 400

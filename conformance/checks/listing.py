@@ -86,7 +86,8 @@ def pages_partition_the_set(pages: Sequence[Mapping[str, Any]], limit: int,
              f"{len(seen)}")
     expected_pages = math.ceil(total / limit) if limit else 0
     total_page = pages[0]["page_info"]["total_page"]
-    if total_page != expected_pages:
+    # An empty set is read on page 1 as much as on no page: either count is right.
+    if total_page != expected_pages and not (total == 0 and total_page == 1):
         fail("LIST-PAGING", f"expected total_page = ceil({total} / {limit}) = "
              f"{expected_pages}, got {total_page}")
     if expected_ids is not None and set(seen) != expected_ids:
@@ -156,3 +157,35 @@ def list_does_not_show(bodies: Iterable[Mapping[str, Any]], task_id: str,
                 fail(clause_id, f"expected task {task_id} absent from every list page "
                      f"({why}), but page {number} lists it: {item}")
 
+
+
+def page_number_is_the_one_asked(body: Mapping[str, Any], asked: int,
+                                 response: httpx.Response | None = None) -> None:
+    """LIST-PAGING: page_info.page is the page the request asked for."""
+    page = body["page_info"]["page"]
+    if page != asked:
+        fail("LIST-PAGING", f"expected page_info.page {asked} (the page asked for), got "
+             f"{page!r}", response)
+
+
+def filtered_list_leaves_out(bodies: Iterable[Mapping[str, Any]], task_ids: Iterable[str],
+                             what: str, response: httpx.Response | None = None) -> None:
+    """LIST-FILTER-SORT (precision): no page of a filtered list shows a task that does not
+    match the filter (``task_ids``: tasks known not to match)."""
+    unwanted = set(task_ids)
+    for number, body in enumerate(bodies, start=1):
+        shown = [item.get("_id") for item in body.get("data") or []
+                 if isinstance(item, Mapping) and item.get("_id") in unwanted]
+        if shown:
+            fail("LIST-FILTER-SORT", f"expected {what} to leave out tasks that do not match "
+                 f"it, but page {number} shows {sorted(map(str, shown))}", response)
+
+
+def filtered_list_shows_every_match(missed: Mapping[str, str], what: str,
+                                    response: httpx.Response | None = None) -> None:
+    """LIST-FILTER-SORT (recall): a filtered list shows every task that matches it
+    (``missed``: matching tasks it did not show, read again since, and why they match)."""
+    if missed:
+        shown = "; ".join(f"task {task_id} ({why})" for task_id, why in sorted(missed.items()))
+        fail("LIST-FILTER-SORT", f"expected {what} to show every task that matches it, but "
+             f"it left out {shown}", response)

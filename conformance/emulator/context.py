@@ -63,6 +63,12 @@ class Context:
         # digests only: the keys themselves are not kept past start-up
         self._accounts = {account_id(k): account_id(k) for k in api_keys}
         self._first = account_id(api_keys[0])
+        # Digests of look-alike keys (a fault's), never the keys themselves.
+        self._lookalikes: dict[str, str] = {}
+        if switches.fault("key-without-last-character-accepted"):
+            self._lookalikes.update({account_id(k[:-1]): account_id(k) for k in api_keys})
+        if switches.fault("key-case-insensitive"):
+            self._lookalikes.update({account_id(k.lower()): account_id(k) for k in api_keys})
         self._counter = itertools.count(1)
         self._count_lock = threading.Lock()
         limiting = switches.variation("rate-limit") or switches.variation("rate-limit-bodiless")
@@ -116,11 +122,28 @@ class Context:
             if operation == "list_tasks" and self.sw.fault("list-without-key-accepted"):
                 return self._first
             raise ApiError(401, "api_key_invalid", "The x-api-key header is missing.")
-        account = self._accounts.get(account_id(key))
+        account = self._accounts.get(account_id(key)) or self._lookalike(key)
         if account is None:
             status = 403 if self.sw.fault("invalid-key-403") else 401
             raise ApiError(status, "api_key_invalid", "The API key is invalid or expired.")
         return account
+
+    @property
+    def first_account(self) -> str:
+        return self._first
+
+    def _lookalike(self, key: str) -> str | None:
+        """The account a key that is not valid is taken for, under the look-alike faults."""
+        if key == "" and self.sw.fault("empty-key-accepted"):
+            return self._first
+        if self.sw.fault("key-with-suffix-accepted"):
+            for end in range(len(key) - 1, 0, -1):
+                found = self._accounts.get(account_id(key[:end]))
+                if found is not None:
+                    return found
+        if self.sw.fault("key-case-insensitive"):
+            return self._lookalikes.get(account_id(key.lower()))
+        return self._lookalikes.get(account_id(key))
 
 
 def _too_many(*, date: bool) -> Response:

@@ -152,6 +152,56 @@ FAULTS: dict[str, Fault] = _faults(
     ("delete-renames-neighbours", "DEL-ONLY-THAT",
      "Every successful task delete sets system_metadata.filename of every other task of the "
      "same index to renamed.mp4."),
+    # The third family: subjects of the subject matrix (conformance/subjects.py) that no fault
+    # above tried: look-alike keys, isolation in each state, a task gone from some views only
+    # or not for good, filters' recall, sort keys, page_info, probes bound for failed, forms
+    # of a real ID.
+    ("empty-key-accepted", "AUTH-REQUIRED",
+     "An x-api-key header with an empty value is answered as the first account."),
+    ("key-with-suffix-accepted", "AUTH-REQUIRED",
+     "A key made of a valid key with characters added is answered as that key's account."),
+    ("key-without-last-character-accepted", "AUTH-REQUIRED",
+     "A valid key without its last character is answered as that key's account."),
+    ("key-case-insensitive", "AUTH-REQUIRED",
+     "Keys are matched without regard to case."),
+    ("invalid-key-video-delete-applied", "AUTH-REQUIRED",
+     "A video delete with an unknown key answers 401 but deletes the video, if the first "
+     "account has it."),
+    ("foreign-create-into-index", "TENANT-ISOLATION",
+     "A create naming another account's index makes the task in that index (200)."),
+    ("foreign-video-delete", "TENANT-ISOLATION",
+     "A video delete naming another account's index deletes that account's video (204)."),
+    ("foreign-retrieve-of-failed-task", "TENANT-ISOLATION",
+     "Retrieve finds other accounts' failed tasks (their other tasks stay isolated)."),
+    ("foreign-retrieve-of-unfinished-task", "TENANT-ISOLATION",
+     "Retrieve finds other accounts' tasks that are not yet ready or failed."),
+    ("deleted-task-listed-by-status", "DEL-GONE",
+     "Deleted tasks still appear in lists filtered by status (as they were when deleted); "
+     "other lists, retrieve and delete treat them as gone."),
+    ("deleted-task-comes-back", "DEL-GONE",
+     "A deleted task comes back 3 seconds after its 204: retrieve, lists and delete see it "
+     "again as it was."),
+    ("list-ignores-index-filter", "LIST-FILTER-SORT",
+     "The index_id filter is ignored."),
+    ("list-status-filter-drops-failed", "LIST-FILTER-SORT",
+     "Lists filtered by status never show failed tasks (totals agree with the items)."),
+    ("list-sort-by-updated-ignored", "LIST-FILTER-SORT",
+     "sort_by=updated_at is answered in created_at order."),
+    ("list-status-filter-needs-index", "LIST-FILTER-SORT",
+     "The status filter is ignored unless index_id is given too."),
+    ("list-page-echo-first", "LIST-PAGING",
+     "page_info.page is always 1, whichever page was asked for."),
+    ("list-totals-unfiltered", "LIST-PAGING",
+     "On filtered lists, total_results and total_page count the account's whole list."),
+    ("refused-delete-fails-task", "DEL-TERMINAL-ONLY",
+     "A refused delete of a task bound for ready that is not yet final answers the usual 400 "
+     "but makes the task end failed."),
+    ("refused-delete-removes-failing-task", "DEL-TERMINAL-ONLY",
+     "A refused delete of a task bound for failed that is not yet final answers the usual 400 "
+     "but removes the task (tasks bound for ready are kept)."),
+    ("malformed-id-normalised", "DEL-MALFORMED",
+     "A task delete whose ID is malformed but, stripped of spaces, starts with or is the start "
+     "of the ID of exactly one task of the caller, deletes that task (204)."),
 )
 
 VARIATIONS: dict[str, Variation] = {

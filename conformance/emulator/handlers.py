@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 from collections.abc import Awaitable, Callable
@@ -13,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 from conformance.emulator import parsing
 from conformance.emulator.context import Context
 from conformance.emulator.errors import ApiError, error_response, from_domain, invalid, missing
-from conformance.emulator.model import DomainError, NotFound
+from conformance.emulator.model import DomainError, ListQuery, NotFound
 from conformance.emulator.render import json_response, no_content, page_body, task_body
 
 _ID = re.compile(r"[0-9a-f]{24}")
@@ -47,9 +48,19 @@ def operation(fn: Handler) -> Callable[[Request], Awaitable[Response]]:
             return error_response(from_domain(error, ctx.sw), ctx.sw,
                                   request.headers.get("x-api-key"))
         except ApiError as error:
+            if error.status == 401 and fn.__name__ == "delete_video" and \
+                    request.headers.get("x-api-key") is not None and \
+                    ctx.sw.fault("invalid-key-video-delete-applied"):
+                _delete_video_anyway(request, ctx)
             return error_response(error, ctx.sw, request.headers.get("x-api-key"))
 
     return endpoint
+
+
+def _delete_video_anyway(request: Request, ctx: Context) -> None:
+    with contextlib.suppress(DomainError):
+        ctx.store.delete_video(ctx.first_account, request.path_params["index_id"],
+                               request.path_params["video_id"])
 
 
 def _refuse_removed(ctx: Context) -> None:
@@ -92,6 +103,7 @@ async def list_tasks(request: Request, ctx: Context, account: str) -> Response:
         query = parsing.replace(query, statuses=None)
     if ctx.sw.fault("list-sort-ignored"):
         query = parsing.replace(query, descending=True)
+    query = _list_faults(query, ctx)
     shifted = query
     if ctx.sw.fault("list-duplicates-across-pages") and query.page > 1:
         shifted = parsing.replace(query, offset=(query.page - 1) * query.page_limit - 1)
@@ -99,9 +111,23 @@ async def list_tasks(request: Request, ctx: Context, account: str) -> Response:
     if not items and total and query.page > 1 and ctx.sw.fault("list-never-empty-page"):
         last = -(-total // query.page_limit)
         items, total, now = ctx.store.list_tasks(account, parsing.replace(query, page=last))
+    if ctx.sw.fault("list-totals-unfiltered") and not query.unfiltered():
+        total = ctx.store.list_tasks(account, ListQuery(page_limit=1))[1]
+    page = 1 if ctx.sw.fault("list-page-echo-first") else query.page
     # rendered as of the instant the filters saw, so a status filter and its items agree
-    return json_response(page_body(items, total, query.page, query.page_limit, now, ctx.sw),
-                         ctx.sw)
+    return json_response(page_body(items, total, page, query.page_limit, now, ctx.sw), ctx.sw)
+
+
+def _list_faults(query: ListQuery, ctx: Context) -> ListQuery:
+    if ctx.sw.fault("list-ignores-index-filter"):
+        query = parsing.replace(query, index_id=None)
+    if ctx.sw.fault("list-status-filter-drops-failed") and query.statuses is not None:
+        query = parsing.replace(query, statuses=query.statuses - {"failed"})
+    if ctx.sw.fault("list-sort-by-updated-ignored") and query.sort_by == "updated_at":
+        query = parsing.replace(query, sort_by="created_at")
+    if ctx.sw.fault("list-status-filter-needs-index") and query.index_id is None:
+        query = parsing.replace(query, statuses=None)
+    return query
 
 
 @operation
@@ -127,7 +153,10 @@ async def delete_task(request: Request, ctx: Context, account: str) -> Response:
         if ctx.sw.fault("malformed-id-accepted") or (
                 ctx.sw.fault("uppercase-id-accepted") and _UPPERCASE_ID.fullmatch(value)):
             return no_content(ctx.sw)
-        raise
+        named = _named_loosely(ctx, account, value.replace(" ", ""))
+        if named is None:
+            raise
+        task_id = named
     try:
         status = ctx.store.delete_task(account, task_id)
     except NotFound:
@@ -139,6 +168,15 @@ async def delete_task(request: Request, ctx: Context, account: str) -> Response:
     if ctx.sw.fault("delete-204-with-body"):
         return Response(status_code=204, headers={"content-length": "2"})
     return no_content(ctx.sw)
+
+
+def _named_loosely(ctx: Context, account: str, text: str) -> str | None:
+    """malformed-id-normalised: the one task of ``account`` whose ID starts with ``text`` or
+    is the start of it, if exactly one."""
+    if not ctx.sw.fault("malformed-id-normalised") or len(text) < 20:
+        return None
+    found = [t for t in ctx.store.task_ids(account) if t.startswith(text) or text.startswith(t)]
+    return found[0] if len(found) == 1 else None
 
 
 def _refuse_foreign(ctx: Context, account: str, task_id: str) -> None:

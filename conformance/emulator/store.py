@@ -69,6 +69,7 @@ class Store:
         self._accounts: dict[str, Account] = {}
         self._seq = 0
         self._last_created = 0.0
+        self._returning: list[tuple[float, Task]] = []  # deleted-task-comes-back
 
     def _account(self, account: str) -> Account:
         acc = self._accounts.get(account)
@@ -146,6 +147,9 @@ class Store:
             acc = self._account(account)
             if index_id is None:
                 index_id = self._implicit_index(account)
+            if index_id not in acc.indexes and "foreign-create-into-index" in self._faults:
+                account = self._owner_of(index_id) or account
+                acc = self._account(account)
             if index_id not in acc.indexes:
                 raise Invalid("resource_not_exist", f"Index {index_id} does not exist.")
             if probe.failure == "video_file_broken" and \
@@ -162,6 +166,10 @@ class Store:
                 self._persist.put_task(task)
             return task
 
+    def _owner_of(self, index_id: str) -> str | None:
+        return next((key for key, acc in self._accounts.items() if index_id in acc.indexes),
+                    None)
+
     def _implicit_index(self, account: str) -> str:
         # only reachable with the create-without-index-accepted fault
         acc = self._account(account)
@@ -176,17 +184,37 @@ class Store:
         acc.timeline.add(task)
 
     def get_task(self, account: str, task_id: str) -> Task:
+        self._revive()
         acc = self._account(account)
         task = acc.tasks.get(task_id)
         if task is not None and not self._hidden(task, self.clock.now()):
             return task
         if "deleted-task-still-retrievable" in self._faults and task_id in acc.tombstones:
             return acc.tombstones[task_id]
-        if "tenant-leak" in self._faults:
-            for other in self._accounts.values():
-                if task_id in other.tasks:
-                    return other.tasks[task_id]
+        for other in self._accounts.values():
+            found = other.tasks.get(task_id)
+            if found is not None and self._leaks(found):
+                return found
         raise NotFound("resource_not_exist", f"Task {task_id} does not exist.")
+
+    def _leaks(self, task: Task) -> bool:
+        """Whether a fault lets another account retrieve ``task``."""
+        if "tenant-leak" in self._faults:
+            return True
+        status = task.status_at(self.clock.now())[0]
+        return (status == "failed" and "foreign-retrieve-of-failed-task" in self._faults) or (
+            status not in FINAL and "foreign-retrieve-of-unfinished-task" in self._faults)
+
+    def task_ids(self, account: str) -> list[str]:
+        return list(self._account(account).tasks)
+
+    def _revive(self) -> None:
+        """deleted-task-comes-back: tasks whose return is due are live again."""
+        with self._lock:
+            while self._returning and self._returning[0][0] <= self.clock.now():
+                task = self._returning.pop(0)[1]
+                self._account(task.account).tombstones.pop(task.id, None)
+                self._add_task(task)
 
     def _hidden(self, task: Task, now: float) -> bool:
         return now < task.created_at + self.hidden_for
@@ -201,6 +229,7 @@ class Store:
 
     def delete_task(self, account: str, task_id: str) -> str | None:
         """Delete a task; the status it was deleted in (None: a fault answered for nothing)."""
+        self._revive()
         with self._lock:
             task = self._account(account).tasks.get(task_id)
             if task is None or self._hidden(task, self.clock.now()):
@@ -212,17 +241,31 @@ class Store:
             try:
                 self._check_deletable(task, now)
             except Refused:
-                if status not in FINAL and "refused-delete-removes-task" in self._faults:
-                    self._bury(task)
+                self._refusal_harms(task, status)
                 if "refused-delete-removes-neighbour" in self._faults:
                     self._bury_oldest_other(task)
                 raise
             self._bury(task)
+            if "deleted-task-comes-back" in self._faults:
+                self._returning.append((now + 3.0, task))
             if "delete-removes-neighbour" in self._faults:
                 self._bury_oldest_other(task)
             if "delete-renames-neighbours" in self._faults:
                 self._rename_others(task, "renamed.mp4")
             return status
+
+    def _refusal_harms(self, task: Task, status: str) -> None:
+        """Faults whose refusal of an unfinished task's delete changes it all the same."""
+        bound, faults = task.schedule.final_status, self._faults
+        if status in FINAL:
+            return
+        if "refused-delete-removes-task" in faults or (
+                bound == "failed" and "refused-delete-removes-failing-task" in faults):
+            self._bury(task)
+        elif bound == "ready" and "refused-delete-fails-task" in faults:
+            task.schedule = Schedule(task.schedule.starts,
+                                     (*task.schedule.statuses[:-1], "failed"))
+            task.failure = "video_file_broken"
 
     def _missing_for_delete(self, account: str, task_id: str) -> Task | None:
         """A delete names no live task of the caller: 404, unless a fault answers otherwise
@@ -299,6 +342,9 @@ class Store:
 
     def delete_video(self, account: str, index_id: str, video_id: str) -> None:
         with self._lock:
+            if index_id not in self._account(account).indexes and \
+                    "foreign-video-delete" in self._faults:
+                account = self._owner_of(index_id) or account
             acc = self._account(account)
             index = self.get_index(account, index_id)
             now = self.clock.now()
@@ -322,6 +368,7 @@ class Store:
     # --- listing ---------------------------------------------------------------------------
     def list_tasks(self, account: str, query: ListQuery) -> tuple[list[Task], int, float]:
         """One page, the total count, and the instant whose statuses the page shows."""
+        self._revive()
         with self._lock:
             acc = self._account(account)
             if query.index_id is not None and query.index_id not in acc.indexes \
@@ -332,12 +379,14 @@ class Store:
             source = (acc.tasks if query.index_id is None
                       else acc.by_index.get(query.index_id, {}))
             now = acc.timeline.advance(self.clock.now())
+            ghosts_shown = "deleted-task-still-listed" in self._faults or (
+                "deleted-task-listed-by-status" in self._faults and query.statuses is not None)
             newest = next(reversed(source.values()), None)
             if newest is not None and self._hidden(newest, now):
                 # new tasks come last in creation order: leave out those not yet seen
                 seen = [t for t in source.values() if not self._hidden(t, now)]
                 page, total = listing.scan(seen, lambda t: t.status_at(now), query)
-            elif "deleted-task-still-listed" in self._faults and acc.tombstones:
+            elif ghosts_shown and acc.tombstones:
                 ghosts = [t for t in acc.tombstones.values()
                           if query.index_id in (None, t.index_id)]
                 page, total = listing.scan([*source.values(), *ghosts],

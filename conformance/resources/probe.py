@@ -1,10 +1,13 @@
 """Deleting a task while it is not final yet, at every unfinished status it is seen in.
 
-DEL-TERMINAL-ONLY holds for each non-final status, not for the first one caught: the probe
-reads the task, and at each status it has not tried yet sends a delete and reads again. An
-attempt is judged only when the read after it shows the task unfinished still, or gone (a
-refusal that removed the task breaks the clause as surely as an accepted delete); a read
-after it that shows the task final is a race, unjudged (contract.md, "Provisioning").
+DEL-TERMINAL-ONLY holds for each non-final status, not for the first one caught, and for tasks
+bound for ready and for failed alike: the probe reads the task, and at each status it has not
+tried yet sends a delete and reads again. As contract.md says, an attempt is judged only when
+the read before and the read after both show the task unfinished; a read after that shows it
+gone is judged too (a refusal that removed the task breaks the clause as surely as an accepted
+delete), except an accepted delete of a task bound for failed, which may have failed in
+between and then been deleted rightly. A read after that shows the task final is a race,
+unjudged.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from typing import Any
 import httpx
 
 from conformance.resources.cleanup import FINAL, answer_json, is_gone
+from conformance.resources.isolation import ForeignTries
+from conformance.resources.watch import NEW_TASK_GRACE
 from conformance.wire.client import ApiClient
 
 __all__ = ["Attempt", "OtherTry", "UnfinishedDeletes", "probe_unfinished"]
@@ -57,12 +62,18 @@ class UnfinishedDeletes:
     """What the probe of one task found; ``stopped`` says why it ended."""
 
     task_id: str
+    bound: str = "ready"
+    """The status the task was made to end in."""
     judged: list[Attempt] = field(default_factory=list)
+    attempts: list[Attempt] = field(default_factory=list)
+    """Every delete sent, judged or raced."""
     observed: list[str] = field(default_factory=list)
     """Every status read, in order ("gone" when a read found no task)."""
     raced: list[str] = field(default_factory=list)
     """Statuses whose attempt raced with the task becoming final."""
     other: OtherTry | None = None
+    stranger: ForeignTries | None = None
+    """Another account's tries at the task while it was unfinished (TENANT-ISOLATION)."""
     stopped: str = ""
 
     @property
@@ -70,6 +81,12 @@ class UnfinishedDeletes:
         """A delete of the unfinished task removed it (accepted, or refused but carried out)."""
         return bool(self.judged) and (self.judged[-1].response.is_success
                                       or is_gone(self.judged[-1].after))
+
+    @property
+    def refused(self) -> bool:
+        """Deletes were sent, every one refused, and the task is still there."""
+        return bool(self.attempts) and not self.removed and all(
+            not a.response.is_success for a in self.attempts)
 
     @property
     def statuses_judged(self) -> list[str]:
@@ -95,24 +112,25 @@ def _read_status(response: httpx.Response) -> str | None:
 
 
 def probe_unfinished(api: ApiClient, task_id: str, *, deadline: float, interval: float,
-                     also: Callable[[str], Any] | None = None,
-                     not_shown_yet: Callable[[str, httpx.Response], bool] | None = None,
+                     bound: str = "ready", also: Callable[[str], Any] | None = None,
+                     stranger: Callable[[dict[str, Any]], ForeignTries] | None = None,
                      ) -> UnfinishedDeletes:
     """Try a delete at every unfinished status ``task_id`` shows, until it is final or gone
     or ``deadline`` (monotonic) passes. ``api`` should be unchecked: answers are judged by
-    the refusal tests. ``also`` (a client library's delete) gets its one try right after the
-    first refusal that left the task unfinished. ``not_shown_yet`` (the watch's rule): a new
-    task that reads as gone for a moment after its create is read again, not given up."""
-    found = UnfinishedDeletes(task_id)
+    the refusal tests. ``also`` (a client library's delete) and ``stranger`` (another
+    account's tries, given the task as just read) get their one turn right after the first
+    refusal that left the task unfinished."""
+    found = UnfinishedDeletes(task_id, bound)
     tried: set[str] = set()
+    # A new task may read 404 for a moment right after its create (contract.md).
+    grace = time.monotonic() + NEW_TASK_GRACE
     while time.monotonic() < deadline:
         before = api.retrieve_task(task_id)
-        if not_shown_yet is not None and not_shown_yet(task_id, before):
-            time.sleep(interval)
-            continue
         status = _read_status(before)
         found.observed.append(status or ("gone" if is_gone(before) else "unreadable"))
-        if status is None and is_gone(before):
+        if status is not None:
+            grace = 0.0
+        if status is None and is_gone(before) and time.monotonic() >= grace:
             found.stopped = "the task was gone before a delete of it was judged"
             return found
         if status in FINAL:
@@ -129,24 +147,50 @@ def probe_unfinished(api: ApiClient, task_id: str, *, deadline: float, interval:
         after_status = _read_status(after)
         found.observed.append(after_status or ("gone" if is_gone(after) else "unreadable"))
         attempt = Attempt(before.json(), response, after)
-        if response.is_success or is_gone(after):
-            # Made from a valid video, the task can only have become ready, and a ready task
-            # with its video is refused too: no race explains a delete that removed it.
+        found.attempts.append(attempt)
+        if is_gone(after) and (bound == "ready" or not response.is_success):
+            # A refusal that removed the task, or an accepted delete of a task that can only
+            # have become ready (refused too, with its video): no race explains either. A
+            # task bound for failed may have failed in between: that one is raced below.
             found.judged.append(attempt)
             found.stopped = "the task was deleted while unfinished"
             return found
         if after_status is not None and after_status not in FINAL:
             found.judged.append(attempt)
-            if also is not None and found.other is None:
-                outcome = also(task_id)
-                read = api.retrieve_task(task_id)
-                found.observed.append(_read_status(read) or
-                                      ("gone" if is_gone(read) else "unreadable"))
-                found.other = OtherTry(after_status, outcome, read)
-                if is_gone(read):
-                    found.stopped = "the task was deleted while unfinished"
-                    return found
+            if response.is_success:
+                continue  # accepted but still there: judged; nothing else to try on it
+            if _others(api, found, task_id, after, after_status, also, stranger):
+                return found
         else:
             found.raced.append(status)
+            if is_gone(after):
+                found.stopped = "the task was deleted as it became final (a race, unjudged)"
+                return found
     found.stopped = "the deadline passed before the task became final"
     return found
+
+
+def _others(api: ApiClient, found: UnfinishedDeletes, task_id: str, after: httpx.Response,
+            status: str, also: Callable[[str], Any] | None,
+            stranger: Callable[[dict[str, Any]], ForeignTries] | None) -> bool:
+    """The other callers' one turn; True when the task is gone after it (the probe ends)."""
+    if also is not None and found.other is None:
+        outcome = also(task_id)
+        read = api.retrieve_task(task_id)
+        found.observed.append(_read_status(read) or ("gone" if is_gone(read) else "unreadable"))
+        found.other = OtherTry(status, outcome, read)
+        if is_gone(read):
+            found.stopped = "the task was deleted while unfinished"
+            return True
+        after = read
+    now = _read_status(after)
+    if stranger is not None and found.stranger is None and now is not None and now not in FINAL:
+        found.stranger = stranger(after.json())
+        seen = found.stranger.after
+        if seen is not None:
+            found.observed.append(_read_status(seen) or
+                                  ("gone" if is_gone(seen) else "unreadable"))
+            if is_gone(seen):
+                found.stopped = "another account's delete removed the unfinished task"
+                return True
+    return False

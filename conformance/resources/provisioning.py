@@ -101,18 +101,36 @@ class Provisioner:
                 self._ledger.add("index", body["_id"], name=name)
             return self._index_id
 
-    def start_task(self, kind: Kind) -> CreatedTask:
-        """Create a task meant to end ``kind``; it is not waited for."""
-        index_id = self.index_id()
+    def temporary_index(self, label: str) -> str:
+        """Another temporary index of this run (``label`` in its name), in the ledger like
+        the first, so cleanup deletes it."""
+        name = f"conformance-{self._settings.run_id}_{label}"
+        response = self._client.create_index(name)
+        body = answer_json(response)
+        if not 200 <= response.status_code < 300 or not _has_id(body):
+            raise ProvisioningError(f"could not create the temporary index {name}: "
+                                    f"POST /indexes answered {answer_line(response)}")
+        self._ledger.add("index", body["_id"], name=name)
+        return str(body["_id"])
+
+    def upload_name(self, kind: Kind) -> str:
+        """A filename no other upload of any run has, for a create to be looked for by it
+        (the ``filename`` filter), in the form cleanup's sweep recognises."""
+        with self._lock:
+            number = next(self._numbers)
+        return f"conformance-{self._settings.run_id}-{kind}-{number}.mp4"
+
+    def start_task(self, kind: Kind, index_id: str | None = None) -> CreatedTask:
+        """Create a task meant to end ``kind`` (in the run's index unless ``index_id``); it is
+        not waited for."""
+        index_id = index_id or self.index_id()
         settings = self._settings
         url = settings.ready_video_url if kind == "ready" else settings.failing_video_url
         payload = None if url else sample_video() if kind == "ready" else undecodable_bytes()
         with self._lock:  # reserve before sending, so concurrent creates cannot overshoot
             self._reserve(len(payload or b""))
         for _ in range(2):
-            with self._lock:
-                number = next(self._numbers)
-            filename = f"conformance-{settings.run_id}-{kind}-{number}.mp4" if payload else None
+            filename = self.upload_name(kind) if payload else None
             try:
                 response = self._client.create_task(
                     index_id, video_file=(filename, payload) if filename and payload else None,

@@ -20,6 +20,7 @@ import pytest
 
 import conformance
 from conformance.clauses import CLAUSES, Clause
+from conformance.subjects import SUBJECTS, Subject
 
 __all__ = ["ClauseDocError", "catalogue_table", "enforcing_tests", "traceability_markdown"]
 
@@ -115,9 +116,10 @@ def catalogue_table(clauses: Mapping[str, Clause] = CLAUSES, width: int = 100) -
 
 
 def traceability_markdown(enforcing: Mapping[str, Mapping[str, int]],
-                          clauses: Mapping[str, Clause] = CLAUSES) -> str:
+                          clauses: Mapping[str, Clause] = CLAUSES,
+                          subjects: Mapping[str, Sequence[Subject]] = SUBJECTS) -> str:
     """The committed ``docs/clauses.md``: per clause its sentence, source, strictness and the
-    suite tests that enforce it."""
+    suite tests that enforce it, then the subjects each clause is judged on."""
     lines = [
         "# Conformance clauses",
         "",
@@ -142,7 +144,27 @@ def traceability_markdown(enforcing: Mapping[str, Mapping[str, int]],
     unenforced = [cid for cid in clauses if not enforcing.get(cid)]
     if unenforced:
         lines += ["", f"Not enforced by any test: {', '.join(unenforced)}."]
+    lines += _subject_lines(clauses, subjects)
     return "\n".join(lines) + "\n"
+
+
+def _subject_lines(clauses: Mapping[str, Clause],
+                   subjects: Mapping[str, Sequence[Subject]]) -> list[str]:
+    lines = [
+        "",
+        "## Subjects",
+        "",
+        "Each clause holds for every subject it names, not for one example; the run reports",
+        "per clause the subjects it judged, and those it could not (`conformance/subjects.py`).",
+        "",
+    ]
+    for cid in clauses:
+        lines.append(f"- `{cid}`")
+        for entry in subjects.get(cid, ()):
+            items = "; ".join(entry.items) if entry.items else entry.each
+            when = f" (only {entry.when})" if entry.when else ""
+            lines.append(f"  - {entry.head}: {items}{when}")
+    return lines
 
 
 def _cell(text: str) -> str:

@@ -17,6 +17,7 @@ from conformance.resources.ledger import Ledger
 from conformance.resources.pages import Listing
 from conformance.resources.pool import Pool
 from conformance.resources.provisioning import Provisioner
+from conformance.resources.survey import Survey, take_survey
 from conformance.resources.watch import Watch
 from conformance.run.state import RunState, Subjects, run_state
 from conformance.settings import Secret, Settings
@@ -101,10 +102,19 @@ def provisioner(state: RunState, api: ApiClient, settings: Settings, ledger: Led
 
 
 @pytest.fixture(scope="session")
+def stranger(api: ApiClient, settings: Settings) -> ApiClient | None:
+    """The second account, unchecked (None without a second key): the tests judge its answers."""
+    if settings.second_api_key is None:
+        return None
+    return api.with_key(settings.second_api_key, label="second").unchecked()
+
+
+@pytest.fixture(scope="session")
 def pool(api: ApiClient, provisioner: Provisioner, watch: Watch, settings: Settings,
-         state: RunState, request: pytest.FixtureRequest) -> Pool:
+         state: RunState, stranger: ApiClient | None, request: pytest.FixtureRequest) -> Pool:
     """The shared tasks. When client tests are selected, the client library gets its try at
-    deleting the probe task while it is unfinished, in the same indexing time."""
+    deleting the probe task while it is unfinished, in the same indexing time; another
+    account, when one is configured, gets its tries at it too."""
     also = None
     if any(item.get_closest_marker("client") for item in request.session.items):
         adapter: ClientAdapter = request.getfixturevalue("client_adapter")
@@ -113,7 +123,8 @@ def pool(api: ApiClient, provisioner: Provisioner, watch: Watch, settings: Setti
         def also(task_id: str) -> Outcome:
             return call(adapter, transcript, adapter.delete_task, task_id)
 
-    return Pool(api, provisioner, watch, settings, progress=state.progress, also=also)
+    return Pool(api, provisioner, watch, settings, progress=state.progress, also=also,
+                stranger=stranger)
 
 
 @pytest.fixture(scope="session")
@@ -141,14 +152,19 @@ def client_adapter(api: ApiClient, settings: Settings, state: RunState,
 
 
 @pytest.fixture(scope="session")
-def deletions(api: ApiClient, pool: Pool, provisioner: Provisioner,
-              settings: Settings) -> Deletions:
+def survey(api: ApiClient, pool: Pool, listing: Listing) -> Survey:
+    """Every filter, sort and page walk of the list tests, read while all the pool's tasks
+    exist: the tests that delete or might depend on it, so it comes first."""
+    return take_survey(api, pool, listing)
+
+
+@pytest.fixture(scope="session")
+def deletions(api: ApiClient, pool: Pool, provisioner: Provisioner, stranger: ApiClient | None,
+              listing: Listing, survey: Survey) -> Deletions:
     """Delete the failed task directly, and the ready one the documented way (refused while
     its video exists, video deleted, task deleted), with a second account's tries in between
-    when one is configured."""
-    stranger = api.with_key(settings.second_api_key, label="second") \
-        if settings.second_api_key is not None else None
-    return delete_the_documented_way(api, pool, provisioner, stranger)
+    when one is configured, and every view of each deleted task read right after."""
+    return delete_the_documented_way(api, pool, provisioner, stranger, listing)
 
 
 @pytest.fixture(scope="session")

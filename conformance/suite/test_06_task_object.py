@@ -10,6 +10,7 @@ from conformance.resources.errors import SubjectDestroyed
 from conformance.resources.pool import Pool, PoolTask
 from conformance.resources.watch import Watch
 from conformance.run.state import Subjects
+from conformance.subjects import subject
 
 pytestmark = pytest.mark.task
 
@@ -19,7 +20,8 @@ pytestmark = pytest.mark.task
 
 
 @pytest.mark.clause("TASK-SHAPE")
-def test_retrieve_answers_200_with_a_well_formed_task_object(pool: Pool) -> None:
+def test_retrieve_answers_200_with_a_well_formed_task_object(pool: Pool,
+                                                            judged: Subjects) -> None:
     shared = pool["shared_ready"]
     body = checks.retrieve_answer_is_task(pool.read("shared_ready"), shared.task_id)
     if body.get("video_id") != shared.video_id:
@@ -30,6 +32,8 @@ def test_retrieve_answers_200_with_a_well_formed_task_object(pool: Pool) -> None
     for task in pool.tasks.values():
         if task.final is not None:
             checks.task_object_is_well_formed(task.final)
+            judged.add("TASK-SHAPE", subject("TASK-SHAPE", "retrieve", f"a {task.final['status']} "
+                                                                        "task"))
 
 
 def _undamaged(pool: Pool, watch: Watch, judged: Subjects) -> list[PoolTask]:
@@ -67,6 +71,8 @@ def test_observed_statuses_only_move_forward_and_final_states_stay_final(
                 "TASK-LIFECYCLE", f"task {task.task_id}: expected the final status "
                 f"{task.final['status']!r} to stay, read {task.reads[-1]!r} later "
                 f"(history {history})")
+    judged.add("TASK-LIFECYCLE", subject("TASK-LIFECYCLE", "statuses",
+                                         "of every task of the pool"))
 
 
 @pytest.mark.clause("TASK-LIFECYCLE")
@@ -79,3 +85,5 @@ def test_updated_at_is_never_before_created_at(pool: Pool, watch: Watch,
     for task in _undamaged(pool, watch, judged):
         if task.final is not None:
             checks.task_timestamps_are_ordered(task.final)
+    judged.add("TASK-LIFECYCLE", subject("TASK-LIFECYCLE", "timestamps",
+                                         "updated_at not before created_at"))

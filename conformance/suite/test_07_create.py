@@ -11,10 +11,14 @@ from conformance import checks
 from conformance.clauses import ContractViolation
 from conformance.properties.strategies import IMPOSSIBLE_PREFIX
 from conformance.resources import media
+from conformance.resources.creates import create_that_must_make_nothing
 from conformance.resources.ledger import Ledger
 from conformance.resources.pages import Listing
 from conformance.resources.pool import Pool
+from conformance.resources.provisioning import Provisioner
+from conformance.resources.survey import Survey
 from conformance.run.state import Subjects
+from conformance.subjects import subject
 from conformance.wire.client import ApiClient
 
 pytestmark = pytest.mark.create
@@ -42,45 +46,49 @@ def test_create_with_an_index_and_one_video_source_answers_200_and_the_task_is_r
                 "CREATE-OK", f"expected the created task to be retrievable as {body}, got "
                 f"_id {final.get('_id')!r} and video_id {final.get('video_id')!r}",
                 reproduce=checks.reproduce_line(answer))
+    if len(answered) == len(pool.tasks):
+        judged.add("CREATE-OK", subject("CREATE-OK", "create", "every task the pool made"))
 
 
-def _tiny_file() -> tuple[str, bytes]:
-    return ("conformance-reject.mp4", media.undecodable_bytes())
-
-
-REJECTED: dict[str, Callable[[ApiClient, str], httpx.Response]] = {
-    "without index_id": lambda c, index: c.create_task(None, video_file=_tiny_file()),
-    "without a video source": lambda c, index: c.create_task(index),
-    "with an unknown index": lambda c, index: c.create_task(
-        IMPOSSIBLE_PREFIX + "00000000decade00", video_file=_tiny_file()),
+REJECTED: dict[str, Callable[[ApiClient, str, str | None], httpx.Response]] = {
+    "without index_id": lambda c, index, name: c.create_task(
+        None, video_file=(name or "upload.mp4", media.undecodable_bytes())),
+    "without a video source": lambda c, index, name: c.create_task(index),
+    "with an unknown index": lambda c, index, name: c.create_task(
+        IMPOSSIBLE_PREFIX + "00000000decade00",
+        video_file=(name or "upload.mp4", media.undecodable_bytes())),
 }
-
-
-def _remember_accidents(ledger: Ledger, response: httpx.Response, index_id: str) -> None:
-    """A create accepted by mistake still made something: cleanup must remove it."""
-    try:
-        body = response.json() if response.is_success else None
-    except ValueError:
-        return
-    if isinstance(body, dict) and isinstance(body.get("_id"), str):
-        ledger.add("task", body["_id"], index_id=index_id)
-        if isinstance(body.get("video_id"), str):
-            ledger.add("video", body["video_id"], index_id=index_id, task_id=body["_id"])
 
 
 @pytest.mark.clause("CREATE-REJECTS")
 @pytest.mark.parametrize("case", list(REJECTED))
 def test_create_that_is_incomplete_answers_a_4xx_and_creates_nothing(
-        case: str, api: ApiClient, run_index: str, ledger: Ledger, listing: Listing) -> None:
+        case: str, api: ApiClient, run_index: str, ledger: Ledger, listing: Listing,
+        survey: Survey, provisioner: Provisioner, judged: Subjects) -> None:
+    # Each rejected upload has a name no file ever had: a task made from it is found by the
+    # filename filter in whatever index it landed; the run's index is compared too (a create
+    # without a video source uploads nothing to name).
+    raw = api.unchecked()
     before = listing.ids(api, index_id=run_index)
-    response = REJECTED[case](api.unchecked(), run_index)
-    _remember_accidents(ledger, response, run_index)
-    checks.answer_is_not_a_server_error(response)
-    checks.create_is_rejected(response)
+    name = provisioner.upload_name("failed") if case != "without a video source" else None
+    tried = create_that_must_make_nothing(
+        lambda filename: REJECTED[case](raw, run_index, filename), name,
+        [("the account's list", raw)], survey.filename, ledger, run_index)
+    checks.answer_is_not_a_server_error(tried.response)
+    checks.create_is_rejected(tried.response)
     after = listing.ids(api, index_id=run_index)
     for task_id in after - before:
         ledger.add("task", task_id, index_id=run_index)
-    if after != before:
+    made = tried.made() or (f"the run's index gained {sorted(after - before)}"
+                            if after != before else None)
+    if made is not None:
         raise ContractViolation(
-            "CREATE-REJECTS", f"create {case} answered {response.status_code} but the run's "
-            f"index gained {sorted(after - before)}", reproduce=checks.reproduce_line(response))
+            "CREATE-REJECTS", f"create {case} answered {tried.response.status_code} but made "
+            f"a task: {made}", reproduce=checks.reproduce_line(tried.response))
+    judged.add("CREATE-REJECTS", subject("CREATE-REJECTS", "rejected create", case))
+    if tried.unlooked is None:
+        judged.add("CREATE-REJECTS", subject("CREATE-REJECTS", "creates nothing",
+                                             "looked for in the account by its unique filename"))
+    else:
+        judged.partly("CREATE-REJECTS", f"create {case}: looked for in the run's index only "
+                      f"({tried.unlooked})")

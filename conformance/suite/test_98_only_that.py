@@ -17,6 +17,7 @@ from conformance.resources.pages import Listing
 from conformance.resources.provisioning import Provisioner
 from conformance.resources.watch import Finding, Watch
 from conformance.run.state import Subjects
+from conformance.subjects import subject
 from conformance.wire.client import ApiClient
 
 pytestmark = [pytest.mark.deletes, pytest.mark.clause("DEL-ONLY-THAT")]
@@ -53,6 +54,10 @@ def test_no_task_of_the_run_vanishes_or_changes_unless_a_delete_named_it(
                 watch.missing_from_list(task.task_id, walk.responses[0])
     judged.add("DEL-ONLY-THAT", f"{watch.summary()}; every live task read again, its fields "
                "compared, and looked for in its index's list")
+    judged.add("DEL-ONLY-THAT", subject("DEL-ONLY-THAT", "after every successful delete",
+                                        "the run's other tasks read again"))
+    judged.add("DEL-ONLY-THAT", subject("DEL-ONLY-THAT", "at the end of the run",
+                                        "every live task read and listed"))
     _fail_on(watch.findings)
 
 
@@ -70,4 +75,6 @@ def test_every_video_the_run_did_not_delete_is_still_there_to_delete(
         elif is_gone(response):
             watch.video_vanished(task.task_id, response)
     judged.add("DEL-ONLY-THAT", f"videos of {len(kept)} ready task(s) still there at the end")
+    judged.add("DEL-ONLY-THAT", subject("DEL-ONLY-THAT", "at the end of the run",
+                                        "every video the run did not delete"))
     _fail_on(watch.findings[before:])

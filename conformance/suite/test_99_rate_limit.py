@@ -11,7 +11,8 @@ from collections.abc import Sequence
 
 import pytest
 
-from conformance.run.state import RunState
+from conformance.run.state import RunState, Subjects
+from conformance.subjects import subject
 from conformance.wire.client import ApiClient
 from conformance.wire.politeness import Timed, rate_limit_problems
 
@@ -29,7 +30,7 @@ def _counted_by_clients(clients: Sequence[ApiClient]) -> int:
 
 
 def test_the_suite_waited_out_every_429_and_sent_the_request_again(
-        state: RunState) -> None:
+        state: RunState, judged: Subjects) -> None:
     exchanges = state.transcript.since(0)
     seen = sum(1 for e in exchanges if e.status == 429)
     counted = _counted_by_clients(state.clients)
@@ -45,3 +46,4 @@ def test_the_suite_waited_out_every_429_and_sent_the_request_again(
                                             if len(problems) > 5 else "")
         raise RateLimitNotHonoured(f"RATE-LIMIT: the suite did not honour {len(problems)} of "
                                    f"the run's {seen} 429 answers: {shown}")
+    judged.add("RATE-LIMIT", subject("RATE-LIMIT", "429 answers waited out", str(seen)))

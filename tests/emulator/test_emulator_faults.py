@@ -8,7 +8,7 @@ import pytest
 from emulator_support import SECOND_KEY, Api
 
 from conformance.clauses import CLAUSES
-from conformance.emulator import FAULTS, create_app
+from conformance.emulator import DEFAULT_API_KEY, FAULTS, create_app
 
 UNKNOWN = "0123456789abcdef01234567"
 
@@ -293,6 +293,113 @@ def delete_renames_neighbours(api: Api, index: str) -> None:
     other = api.task(index)
     assert api.delete(_final(api, index, "failed")["_id"]).status_code == 204
     assert api.retrieve(other["_id"]).json()["system_metadata"]["filename"] == "renamed.mp4"
+
+
+# -- the subject matrix's faults: each on a subject no fault above tried ---------------------
+
+def empty_key_accepted(api: Api, index: str) -> None:
+    assert api.as_key("").list().status_code == 200
+
+
+def key_with_suffix_accepted(api: Api, index: str) -> None:
+    assert api.as_key(DEFAULT_API_KEY + "x").list().status_code == 200
+
+
+def key_without_last_character_accepted(api: Api, index: str) -> None:
+    assert api.as_key(DEFAULT_API_KEY[:-1]).list().status_code == 200
+
+
+def key_case_insensitive(api: Api, index: str) -> None:
+    assert api.as_key(DEFAULT_API_KEY.swapcase()).list().status_code == 200
+
+
+def invalid_key_video_delete_applied(api: Api, index: str) -> None:
+    task = _final(api, index, "ready")
+    assert api.as_key("wrong").delete_video(index, task["video_id"]).status_code == 401
+    assert api.delete(task["_id"]).status_code == 204  # its video is gone
+
+
+def foreign_create_into_index(api: Api, index: str) -> None:
+    answer = api.as_key(SECOND_KEY).create_task(index)
+    assert answer.status_code == 200
+    assert api.retrieve(answer.json()["_id"]).status_code == 200
+
+
+def foreign_video_delete(api: Api, index: str) -> None:
+    task = _final(api, index, "ready")
+    assert api.as_key(SECOND_KEY).delete_video(index, task["video_id"]).status_code == 204
+
+
+def foreign_retrieve_of_failed_task(api: Api, index: str) -> None:
+    task = _final(api, index, "failed")
+    assert api.as_key(SECOND_KEY).retrieve(task["_id"]).status_code == 200
+
+
+def foreign_retrieve_of_unfinished_task(api: Api, index: str) -> None:
+    task = api.task(index)
+    assert api.as_key(SECOND_KEY).retrieve(task["_id"]).status_code == 200
+
+
+def deleted_task_listed_by_status(api: Api, index: str) -> None:
+    task_id = _gone(api, index)
+    assert task_id in {t["_id"] for t in api.list(status="failed").json()["data"]}
+
+
+def deleted_task_comes_back(api: Api, index: str) -> None:
+    task_id = _gone(api, index)
+    api.clock.advance(5)
+    assert api.retrieve(task_id).status_code == 200
+
+
+def list_ignores_index_filter(api: Api, index: str) -> None:
+    api.task(api.create_index("other"))
+    assert api.list(index_id=index).json()["data"]
+
+
+def list_status_filter_drops_failed(api: Api, index: str) -> None:
+    _final(api, index, "failed")
+    assert api.list(status="failed").json()["data"] == []
+
+
+def list_sort_by_updated_ignored(api: Api, index: str) -> None:
+    ready = api.task(index)
+    failed = api.task(index, "failed")
+    api.settle()  # the failed task, made later, finishes first
+    ids = [t["_id"] for t in api.list(sort_by="updated_at", sort_option="asc").json()["data"]]
+    assert ids == [ready["_id"], failed["_id"]]
+
+
+def list_status_filter_needs_index(api: Api, index: str) -> None:
+    _final(api, index, "ready")
+    assert api.list(status="failed").json()["data"]
+
+
+def list_page_echo_first(api: Api, index: str) -> None:
+    assert api.list(page=2).json()["page_info"]["page"] == 1
+
+
+def list_totals_unfiltered(api: Api, index: str) -> None:
+    _final(api, index, "ready")
+    assert api.list(status="failed").json()["page_info"]["total_results"] == 1
+
+
+def refused_delete_fails_task(api: Api, index: str) -> None:
+    task = api.task(index)
+    assert api.delete(task["_id"]).status_code == 400
+    api.settle()
+    assert api.status(task["_id"]) == "failed"
+
+
+def refused_delete_removes_failing_task(api: Api, index: str) -> None:
+    task = api.task(index, "failed")
+    assert api.delete(task["_id"]).status_code == 400
+    assert api.retrieve(task["_id"]).status_code == 404
+
+
+def malformed_id_normalised(api: Api, index: str) -> None:
+    task = _final(api, index, "failed")
+    assert api.delete("%20" + task["_id"]).status_code == 204
+    assert api.retrieve(task["_id"]).status_code == 404
 
 
 BREAKS: dict[str, Callable[[Api, str], None]] = {
