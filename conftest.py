@@ -1,10 +1,11 @@
 """Makes the checkout a pytest rootdir for the suite: ``pytest conformance/suite --target-url URL``.
 
-The conformance plugin is registered only when a path inside ``conformance/suite`` is named on
-the command line: pytest then loads the suite's conftest before it parses the options, and that
-is the moment to add the plugin (its options included). The project's own tests (``pytest``,
-testpaths = tests) never load the suite's conftest this early, so the plugin never acts in them:
-no settings, no embedded emulator, no preflight.
+The conformance plugin acts only when a path inside ``conformance/suite`` is named on the
+command line: pytest then loads the suite's conftest before it parses the options, and that is
+the moment to ask for a run (and to register the plugin, should the package's pytest11 entry
+point not have loaded it). The project's own tests (``pytest``, testpaths = tests) never load
+the suite's conftest this early, so the plugin never acts in them: no settings, no embedded
+emulator, no preflight.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ def pytest_plugin_registered(plugin: Any, manager: pytest.PytestPluginManager) -
         return
     from conformance.run import plugin as conformance_plugin
 
+    # Installed, the plugin is loaded already (pytest11 entry point) but inert: the suite's
+    # directory on the command line asks for a run.
+    config.stash[conformance_plugin.ACTIVE_KEY] = True
     if not manager.is_registered(conformance_plugin) and manager.get_plugin(
             conformance_plugin.__name__) is None:
         # register, not import_plugin: the suite's conftest imported the module already, and

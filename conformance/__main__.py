@@ -1,7 +1,5 @@
 """``python -m conformance``: the same as the ``conformance`` command."""
 
-import sys
+from conformance.run.cli import console_main
 
-from conformance.run.cli import main
-
-sys.exit(main())
+console_main()

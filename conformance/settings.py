@@ -6,6 +6,7 @@ Precedence is option > environment > config file > default. The API keys are hel
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 import tomllib
@@ -231,17 +232,39 @@ def _convert(name: str, raw: Any) -> Any:
                     raise SettingsError(f"client adapter {raw!r} is not module:factory")
                 return str(raw)
             case "base_url":
-                url = str(raw).rstrip("/")
-                parts = urlsplit(url)
-                if parts.scheme not in ("http", "https") or not parts.netloc:
-                    raise SettingsError(f"base URL {url!r} is not an http(s) URL")
-                return url
+                return _base_url(str(raw))
             case _:
                 return str(raw)
     except ValueError as exc:
         if isinstance(exc, SettingsError):
             raise
         raise SettingsError(f"setting {name}: {raw!r} is not a valid value") from None
+
+
+def _base_url(raw: str) -> str:
+    """The target's base URL, or a SettingsError that says what is wrong with it."""
+    url = raw.strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        hint = f"; did you mean https://{url}?" if not parts.scheme or "." in parts.scheme \
+            else ""
+        raise SettingsError(f"base URL {raw!r} must start with http:// or https://{hint}")
+    if not parts.hostname:
+        raise SettingsError(f"base URL {raw!r} has no host")
+    try:
+        port = parts.port
+    except ValueError:
+        raise SettingsError(f"base URL {raw!r}: the port must be a number from 1 to "
+                            "65535") from None
+    if port == 0:
+        raise SettingsError(f"base URL {raw!r}: the port must be a number from 1 to 65535")
+    if parts.query or parts.fragment:
+        raise SettingsError(f"base URL {raw!r} must not carry a query or fragment: give the "
+                            "API's root, e.g. https://api.twelvelabs.io/v1.3")
+    if parts.path in ("", "/"):
+        raise SettingsError(f"base URL {raw!r} has no version prefix: add it, e.g. "
+                            f"{url}/v1.3 (the SDK's convention)")
+    return url
 
 
 def _read_config(path: Path | None, required: bool) -> dict[str, Any]:
@@ -292,8 +315,12 @@ def _validate(settings: Settings) -> None:
     if settings.deviations is not None and not settings.deviations.is_file():
         raise SettingsError(f"deviations file {settings.deviations} does not exist")
     for name in ("wait_timeout", "time_budget"):
-        if getattr(settings, name) <= 0:
-            raise SettingsError(f"{name} must be positive")
+        value = getattr(settings, name)
+        if not math.isfinite(value) or value <= 0:
+            raise SettingsError(f"{name} must be a positive number of seconds, got {value:g}")
+    if settings.rate is not None and (not math.isfinite(settings.rate) or settings.rate < 0):
+        raise SettingsError("rate must be a positive number of requests per second (or 0 "
+                            f"for no limit), got {settings.rate:g}")
     if settings.max_tasks is not None and settings.max_tasks < 0:
         raise SettingsError("max_tasks must not be negative")
     if settings.api_key is not None and settings.api_key == settings.second_api_key:

@@ -215,6 +215,9 @@ def test_retrieve_answer_and_unchanged_task() -> None:
     breaks("TASK-SHAPE", checks.retrieve_answer_is_task, answer(200, body), "another")
     pending = task(status="pending", hls=...)
     checks.task_is_unchanged(pending, answer(200, task(status="indexing")), "DEL-TERMINAL-ONLY")
+    # An undocumented status is TASK-SHAPE's to judge (on every read), not a refusal's.
+    checks.task_is_unchanged(pending, answer(200, task(status="processing")),
+                             "DEL-TERMINAL-ONLY")
     for after in (error(404, "resource_not_exist"), answer(200, task(video_id="other")),
                   answer(200, task(status="validating"))):
         breaks("DEL-TERMINAL-ONLY", checks.task_is_unchanged, pending, after,
@@ -225,6 +228,8 @@ def test_retrieve_answer_and_unchanged_task() -> None:
     ["validating", "pending", "queued", "indexing", "ready"],
     ["uploading", "validating", "failed"], ["pending", "pending", "ready", "ready"],
     ["queued", "failed", "failed"], ["indexing"], [],
+    # A status outside the enum is TASK-SHAPE's finding, not a lifecycle step.
+    ["validating", "processing", "indexing", "ready"], ["validating", "paused"],
 ])
 def test_forward_status_sequences_pass(statuses: list[str]) -> None:
     checks.statuses_move_forward(statuses)
@@ -232,7 +237,8 @@ def test_forward_status_sequences_pass(statuses: list[str]) -> None:
 
 @pytest.mark.parametrize("statuses", [
     ["indexing", "pending"], ["ready", "indexing"], ["failed", "ready"], ["ready", "failed"],
-    ["pending", "queued", "pending"], ["validating", "paused"],
+    ["pending", "queued", "pending"], ["indexing", "processing", "queued"],
+    ["ready", "processing", "indexing"],
 ])
 def test_backward_or_unfinal_sequences_break_task_lifecycle(statuses: list[str]) -> None:
     breaks("TASK-LIFECYCLE", checks.statuses_move_forward, statuses)
@@ -434,8 +440,15 @@ def test_the_suite_honours_a_429_when_it_waits_as_asked_and_sends_again() -> Non
     other = _exchange(200, url=URL + "?page=2")
     assert rate_limit_problems([Timed(_exchange(429, retry_after="5"), 1.0, 1.0),
                                 Timed(other, 1.1, 1.1), Timed(_exchange(200))]) == []
-    # Giving up after the last allowed attempt is honest: the test errors with the target.
-    assert rate_limit_problems([Timed(_exchange(429, attempt=5), 1.0, 1.0)]) == []
+    # Giving up once the request's patience is spent is honest: the test errors with the
+    # target. Patience is time waited, not a number of attempts.
+    storm = [Timed(_exchange(429, retry_after="60", attempt=n, elapsed_ms=0.0),
+                   1.0 + 60.5 * n, 1.0 + 60.5 * n) for n in range(5)]
+    assert rate_limit_problems(storm) == []
+    assert rate_limit_problems(storm[:3]) != []  # 120 s waited of 300: it had to go on
+    quick = [Timed(_exchange(429, retry_after="1", attempt=n, elapsed_ms=0.0),
+                   1.0 + 1.01 * n, 1.0 + 1.01 * n) for n in range(7)]
+    assert rate_limit_problems(quick) != []  # six short waits are no reason to stop
 
 
 def test_the_suite_breaks_its_promise_by_hurrying_or_dropping_after_a_429() -> None:
@@ -451,7 +464,7 @@ def test_the_suite_breaks_its_promise_by_hurrying_or_dropping_after_a_429() -> N
     dropped = rate_limit_problems([Timed(_exchange(429), 1.0, 1.0),
                                    Timed(_exchange(200, url=URL + "x"), 3.0, 3.0)])
     assert len(dropped) == 1 and "not sent again within 30 s" in dropped[0], dropped
-    assert "(attempt 1 of 6)" in dropped[0]
+    assert "(after 0.0 s of the 300 s of 429s in a row the suite waits out)" in dropped[0]
     # The same request sent much later (another test's) is not the retry of this one.
     forgotten = rate_limit_problems([Timed(_exchange(429, retry_after="1"), 1.0, 1.0),
                                      Timed(_exchange(200), 100.0, 100.0)])

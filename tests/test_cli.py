@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -128,7 +131,8 @@ def test_a_refused_key_exits_2_with_one_line(tmp_path: Path, emulator: RunningSe
                           "--api-key", "tlk_wrong_key")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        f"conformance: the API key was refused by {emulator.base_url} (401)"]
+        f"conformance: the API key (TWELVELABS_API_KEY / --api-key) was refused by "
+        f"{emulator.base_url} (401)"]
 
 
 def test_a_run_with_a_violation_exits_1_and_never_shows_the_key(
@@ -207,6 +211,8 @@ def test_ctrl_c_still_runs_cleanup_and_exits_130(tmp_path: Path) -> None:
     assert (tmp_path / "cleaned").read_text() == "yes"
     summary = json.loads((tmp_path / "reports" / "summary.json").read_text())
     assert summary["verdict"] == "interrupted"
+    assert summary["interrupted"]["signal"] == "SIGINT"
+    assert {p.name for p in (tmp_path / "reports").iterdir()} >= {"report.html", "junit.xml"}
 
 
 @pytest.mark.slow
@@ -228,3 +234,96 @@ def test_compare_exits_1_on_a_regression(tmp_path: Path,
     assert "newly failing" in capsys.readouterr().out
     assert main(["compare", str(new), str(old)]) == 0
     assert main(["compare", str(old), str(tmp_path / "absent.json")]) == 2
+
+
+STALE = {"summary.json": '{"verdict": "conformant", "exit_code": 0, "clauses": {}}',
+         "junit.xml": "<testsuites stale='yes'/>", "report.html": "<p>stale</p>",
+         "properties-requests.jsonl": "{}\n", "exchanges.har": "{}", "findings.json": "{}"}
+
+
+def _plant_stale_reports(where: Path) -> None:
+    where.mkdir(parents=True, exist_ok=True)
+    for name, text in STALE.items():
+        (where / name).write_text(text)
+
+
+def _reports_say(where: Path, code: int, verdict: str) -> dict[str, Any]:
+    """The three reports exist, are this run's, and agree on what happened."""
+    for name in ("exchanges.har", "findings.json", "properties-requests.jsonl"):
+        assert not (where / name).exists() or (where / name).read_text() != STALE[name], name
+    summary = json.loads((where / "summary.json").read_text())
+    assert (summary["exit_code"], summary["verdict"]) == (code, verdict), summary["headline"]
+    junit = ET.parse(where / "junit.xml").getroot()
+    props = {p.get("name"): p.get("value") for p in junit.iter("property")}
+    assert (props["verdict"], props["exit_code"]) == (verdict, str(code))
+    assert props["headline"] == summary["headline"]
+    page = (where / "report.html").read_text()
+    assert "stale" not in page and f"exit code {code}" in page
+    assert html.escape(summary["headline"].partition(": ")[2]) in page
+    return dict(summary)
+
+
+@pytest.fixture
+def gone_emulator() -> Iterator[RunningServer]:
+    server = start_in_thread(create_app(api_keys=[RECOGNISABLE_KEY],
+                                        variations=["tasks-gone-404"]))
+    yield server
+    server.stop()
+
+
+def test_every_early_exit_replaces_the_reports_and_says_what_happened(
+        tmp_path: Path, emulator: RunningServer, gone_emulator: RunningServer) -> None:
+    """Unreachable target, refused first or second key, endpoints gone, a bad setting and a
+    bad option: each exit code, its verdict, and no earlier report left."""
+    key = {"TWELVELABS_API_KEY": RECOGNISABLE_KEY}
+    cases = [
+        ("unreachable", ["--base-url", "http://127.0.0.1:9/v1.3"], key, 3, "could not run",
+         "target unreachable: http://127.0.0.1:9/v1.3"),
+        ("refused key", ["--base-url", emulator.base_url], {"TWELVELABS_API_KEY": "tlk_no"}, 2,
+         "usage or configuration error", "the API key (TWELVELABS_API_KEY / --api-key) was "
+         "refused"),
+        ("refused second key", ["--base-url", emulator.base_url],
+         {**key, "TWELVELABS_SECOND_API_KEY": "tlk_not_an_account"}, 2,
+         "usage or configuration error", "the second API key (TWELVELABS_SECOND_API_KEY / "
+         "--second-api-key) was refused"),
+        ("endpoints gone", ["--base-url", gone_emulator.base_url], key, 4, "endpoints gone",
+         "the tasks endpoints are gone"),
+        ("bad rate", ["--rate", "-1"], {}, 2, "usage or configuration error",
+         "rate must be a positive number"),
+        ("bad option", ["--colour", "blue"], {}, 2, "usage or configuration error",
+         "unrecognized arguments: --colour blue"),
+    ]
+    for name, args, env, code, verdict, says in cases:
+        where = tmp_path / name.replace(" ", "-")
+        _plant_stale_reports(where / "reports")
+        result = _conformance(where, "run", *args, env={**_clean_env(), **env})
+        assert result.returncode == code, (name, result.stdout + result.stderr)
+        assert says in result.stderr, (name, result.stderr)
+        summary = _reports_say(where / "reports", code, verdict)
+        assert says in summary["headline"], (name, summary["headline"])
+        assert summary["clauses_judged"] == 0
+        for text in (result.stdout, result.stderr,
+                     *(p.read_text() for p in (where / "reports").iterdir())):
+            assert RECOGNISABLE_KEY not in text
+
+
+def test_a_run_that_judges_nothing_is_not_conformant_and_exits_5(
+        tmp_path: Path, suite: Path) -> None:
+    for name, extra in (("collect-only", ["--", "--collect-only", "-q"]),
+                        ("no match", ["-k", "nomatch"])):
+        where = tmp_path / name.replace(" ", "-")
+        _plant_stale_reports(where / "reports")
+        result = _conformance(where, "run", "--suite", str(suite), *extra)
+        assert result.returncode == 5, (name, result.stdout + result.stderr)
+        summary = _reports_say(where / "reports", 5, "nothing judged")
+        assert summary["clauses_judged"] == 0
+        assert "verdict: nothing judged" in result.stdout
+
+
+def test_a_partial_selection_says_how_many_clauses_it_judged(
+        tmp_path: Path, suite: Path) -> None:
+    result = _conformance(tmp_path, "run", "--suite", str(suite), "-k", "list")
+    assert result.returncode == 0, result.stdout + result.stderr
+    summary = _reports_say(tmp_path / "reports", 0, "conformant")
+    assert summary["clauses_judged"] == 1 and summary["clauses_total"] == 22
+    assert summary["headline"] == "conformant: 1 of 22 clauses judged"

@@ -138,18 +138,29 @@ def test_create_is_retried_after_429_because_nothing_was_processed() -> None:
     assert client.stats.retries == 1
 
 
-def test_endless_429_raises_target_unavailable_after_max_retries() -> None:
+def test_endless_429_raises_target_unavailable_once_the_patience_is_spent() -> None:
     calls: list[httpx.Request] = []
+    sleeps: list[float] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
         calls.append(request)
         return httpx.Response(429, headers={"retry-after": "0"})
-    client = make(handler, max_retries=3)
+    # Patience is time waited, not attempts; an asked 0 still waits (and counts) 0.25 s.
+    client = make(handler, patience=1.0, sleeps=sleeps)
     with pytest.raises(TargetUnavailable) as info:
         client.request("GET", "/tasks")
-    assert len(calls) == 4
+    assert len(calls) == 5 and sleeps == [0.25] * 4
     assert "429" in str(info.value) and "\n" not in str(info.value)
-    assert client.stats.rate_limited == 4
+    assert "1.0 s of waiting" in str(info.value)
+    assert client.stats.rate_limited == 5
+
+
+def test_a_long_run_of_429s_is_waited_out_within_the_patience() -> None:
+    sleeps: list[float] = []
+    limited = httpx.Response(429, headers={"retry-after": "30"})
+    client = make(answers(*[limited] * 9, httpx.Response(200, json={})), sleeps=sleeps)
+    assert client.request("GET", "/tasks").status_code == 200
+    assert sleeps == [30.0] * 9  # nine in a row: more than any small attempt count
 
 
 def test_create_is_never_retried_after_a_connection_failure() -> None:
@@ -173,8 +184,9 @@ def test_reads_are_retried_after_connection_failures_and_can_succeed() -> None:
     assert client.stats.retries == 2
 
 
-def test_delete_is_retried_only_when_the_connection_was_never_made() -> None:
-    client = make(answers(httpx.ConnectError("refused"), httpx.Response(204)))
+def test_delete_is_sent_again_once_after_a_drop_and_at_will_when_never_connected() -> None:
+    client = make(answers(httpx.ConnectError("refused"), httpx.ConnectError("refused"),
+                          httpx.Response(204)))
     assert client.delete_task("a" * 24).status_code == 204
     calls: list[httpx.Request] = []
 
@@ -183,7 +195,7 @@ def test_delete_is_retried_only_when_the_connection_was_never_made() -> None:
         raise httpx.ReadError("reset after sending")
     with pytest.raises(TargetUnavailable):
         make(reset).delete_task("a" * 24)
-    assert len(calls) == 1
+    assert len(calls) == 2  # once more, and no more: it may have been carried out
 
 
 def test_persistent_connection_failure_raises_target_unavailable() -> None:

@@ -23,9 +23,11 @@ def _run(old: Path, new: Path) -> tuple[int, str, str]:
 
 def test_a_newly_failing_clause_is_a_regression_with_exit_1(tmp_path: Path) -> None:
     old = _summary(tmp_path, "old.json", {"DEL-204": "passed", "DEL-GONE": "failed",
-                                          "TENANT-ISOLATION": "passed", "NO-5XX": "passed"})
+                                          "TENANT-ISOLATION": "passed", "NO-5XX": "passed",
+                                          "LIST-PAGING": "passed"})
     new = _summary(tmp_path, "new.json", {"DEL-204": "failed", "DEL-GONE": "passed",
-                                          "TENANT-ISOLATION": "disabled", "NO-5XX": "error"})
+                                          "TENANT-ISOLATION": "disabled", "NO-5XX": "error",
+                                          "LIST-PAGING": "not-judged"})
     code, out, _ = _run(old, new)
     assert code == 1
     lines = {line.split()[-4]: line for line in out.splitlines() if "->" in line}
@@ -33,6 +35,7 @@ def test_a_newly_failing_clause_is_a_regression_with_exit_1(tmp_path: Path) -> N
     assert lines["DEL-GONE"].startswith("fixed")
     assert lines["TENANT-ISOLATION"].startswith("newly disabled")
     assert lines["NO-5XX"].startswith("newly erroring")
+    assert lines["LIST-PAGING"].startswith("newly not judged")
     assert "regression: DEL-204" in out
 
 

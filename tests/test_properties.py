@@ -186,11 +186,29 @@ def test_builtin_check_failures_map_to_clauses() -> None:
         "CREATE-REJECTS"
 
 
+def test_operations_without_a_clause_of_their_own_are_judged_by_none_but_no_5xx_and_envelope(
+        ) -> None:
+    # Index creation is provisioning only: any 2xx with _id will do (200 included).
+    for check in ("status_code_conformance", "response_schema_conformance",
+                  "positive_data_acceptance", "content_type_conformance"):
+        assert clause_for(check, "createIndex", 200) is None, check
+    # Only DELETE /tasks/{id} has clauses for malformed and unknown IDs; what retrieve and the
+    # video and index deletes answer an ID that cannot exist is a hint's business.
+    for op in ("retrieveTask", "deleteVideo", "deleteIndex"):
+        assert clause_for("negative_data_rejection", op, 204) is None, op
+        assert clause_for("positive_data_acceptance", op, 403) is None, op
+    assert clause_for("positive_data_acceptance", "retrieveTask", 403, own=True) == "TASK-SHAPE"
+    # A server error and a 4xx body stay NO-5XX's and ERR-ENVELOPE's on every operation.
+    for op in ("createIndex", "deleteVideo", "deleteIndex", "retrieveTask"):
+        assert clause_for("negative_data_rejection", op, 500) == "NO-5XX"
+        assert clause_for("response_schema_conformance", op, 404) == "ERR-ENVELOPE"
+
+
 def test_every_check_failing_on_a_server_error_names_only_no_5xx() -> None:
     for check in ("positive_data_acceptance", "status_code_conformance",
                   "response_schema_conformance", "negative_data_rejection", "use_after_free"):
         assert clause_for(check, "retrieveTask", 500) == "NO-5XX", check
-    assert clause_for("positive_data_acceptance", "retrieveTask", 200) == "TASK-SHAPE"
+    assert clause_for("positive_data_acceptance", "retrieveTask", 403, own=True) == "TASK-SHAPE"
 
 
 def test_a_refusal_is_required_only_for_what_the_contract_backs_not_for_hints() -> None:

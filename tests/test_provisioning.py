@@ -19,6 +19,7 @@ import pytest
 
 from conformance.emulator import create_app
 from conformance.emulator.lifecycle import Clock
+from conformance.emulator.owner import with_index_listing
 from conformance.emulator.server import RunningServer, start_in_thread
 from conformance.resources.cleanup import cleanup_ledger, sweep
 from conformance.resources.errors import BudgetExceeded, ProvisioningError
@@ -33,7 +34,8 @@ KEY = "tlk_provisioning_test_key_5d1c9e"
 
 
 def serve(**options: Any) -> RunningServer:
-    return start_in_thread(create_app(api_keys=(KEY,), **options))
+    # The owner's index listing, as the vendor's API has it: a sweep finds a run's indexes.
+    return start_in_thread(with_index_listing(create_app(api_keys=(KEY,), **options)))
 
 
 @pytest.fixture
@@ -223,8 +225,9 @@ def test_a_wait_past_its_deadline_is_a_provisioning_error_naming_the_tasks(
         assert "timed out after 2.5 s" in text and "last status: validating" in text
         assert all(t.task_id in text for t in tasks)
         assert messages and "deadline 2.5 s" in messages[0]
-        problems = prov.cleanup()  # the tasks never become final in time: reported, not raised
-        assert any(tasks[0].task_id in p and "left behind" in p for p in problems)
+        # Never final in time, yet gone: they go with the run's index, read back as gone.
+        assert prov.cleanup() == []
+        assert all_tasks(client_for(settings)) == []
     finally:
         slow.stop()
 
@@ -309,15 +312,48 @@ def test_sweep_lists_leftovers_in_a_dry_run_and_removes_only_those_when_asked(
     theirs = owner.create_task(earlier.index_id(),
                                video_file=("conformance-notes.mp4", b"mine")).json()["_id"]
     swept = sweep(owner)
-    lines = swept.lines
+    # The earlier run's index holds a task no run made: it stays, its leftovers go one by one.
+    lines = [line for line in swept.lines if line not in swept.problems]
     assert len(lines) == 2 and all(line.startswith("would delete") for line in lines)
     assert any(leftovers[0].video_id and leftovers[0].video_id in line for line in lines)
-    assert swept.problems == []
+    assert len(swept.problems) == 1 and "conformance-0badc0de" in swept.problems[0]
     assert len(all_tasks(owner)) == 3
     swept = sweep(owner, dry_run=False)
-    assert sorted(line.split()[0] for line in swept) == ["deleted", "deleted"]
-    assert swept.problems == []
+    assert sorted(line.split()[0] for line in swept if line not in swept.problems) == [
+        "deleted", "deleted"]
     assert [t["_id"] for t in all_tasks(owner)] == [theirs]
+    assert sweep(owner).problems == [swept.problems[0]]
+
+
+def test_a_target_that_lists_no_indexes_is_swept_of_tasks_and_says_so(
+        tmp_path: Path) -> None:
+    plain = start_in_thread(create_app(api_keys=(KEY,)))  # no GET /indexes
+    try:
+        settings = Settings(base_url=plain.base_url, api_key=Secret(KEY), report_dir=tmp_path,
+                            run_id="0badc0de")
+        earlier = provisioner(settings)
+        earlier.wait_final([earlier.start_task("failed")])
+        swept = sweep(client_for(settings), dry_run=False)
+        assert swept.problems == []
+        assert swept.lines[0].startswith("the target lists no indexes (GET /indexes answered "
+                                         "405")
+        assert swept.lines[1].startswith("deleted task")
+        assert all_tasks(client_for(settings)) == []
+    finally:
+        plain.stop()
+
+
+def test_sweep_removes_an_earlier_run_s_index_with_its_tasks(settings: Settings) -> None:
+    earlier = provisioner(replace(settings, run_id="0badc0de"))
+    leftovers = [earlier.start_task("ready"), earlier.start_task("failed")]
+    earlier.wait_final(leftovers)
+    owner = client_for(settings)
+    swept = sweep(owner)
+    assert swept.lines == [f"would delete index {earlier.index_id()} (conformance-0badc0de) "
+                           "with its 2 task(s)"]
+    swept = sweep(owner, dry_run=False)
+    assert swept.problems == [] and swept.lines[0].startswith("deleted index")
+    assert all_tasks(owner) == []
     assert sweep(owner).lines == ["no leftovers of earlier runs found"]
 
 

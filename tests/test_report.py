@@ -4,7 +4,6 @@ a finding shows its clause, expected, got and a curl line, not a traceback."""
 from __future__ import annotations
 
 import html
-import json
 import os
 import re
 import shutil
@@ -12,7 +11,6 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -42,35 +40,42 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         server.stop()
 
 
-def _rows(page: str) -> dict[str, list[dict[str, Any]]]:
-    blob = re.search(r'data-jsonblob="([^"]*)"', page)
-    assert blob is not None
-    return dict(json.loads(html.unescape(blob.group(1)))["tests"])
+def _test_block(page: str, name_part: str) -> str:
+    """The report's block of the first test whose ID holds ``name_part``."""
+    found = re.search(r'<tbody class="cf-test" id="[^"]*' + re.escape(name_part)
+                      + r'[^"]*">(.*?)</tbody>', page, re.S)
+    assert found is not None, f"no test block for {name_part}"
+    return found.group(1)
 
 
 @pytest.mark.slow
 def test_the_report_leads_with_verdict_target_and_clause_matrix(report: Path) -> None:
     page = report.read_text(encoding="utf-8")
     banner = page.index('id="cf-banner"')
-    assert banner < page.index('id="cf-target"') < page.index('id="clause-matrix"')
+    assert banner < page.index('id="cf-target"') < page.index('id="clause-matrix"') < \
+        page.index('id="results-table"') < page.index('id="environment"')
     assert "not conformant</span>" in page and "exit code 1" in page
     assert re.search(r"<title[^>]*>not conformant: ", page)
+    assert "DEL-FAILED failed" in page[banner:page.index('id="cf-target"')]
     matrix = page[page.index('id="clause-matrix"'):]
     assert re.search(r"DEL-FAILED</b></td><td>[^<]*</td><td class=\"m-failed\">failed", matrix)
-    assert 'id="cf-env-slot"' in page and "<details" in page  # the environment, collapsed
+    more = page[page.rindex("<details", 0, page.index('id="environment"')):]
+    assert more.startswith('<details class="cf-more">')  # the environment, collapsed
+    assert "<script" not in page
 
 
 @pytest.mark.slow
 def test_a_finding_shows_clause_expected_got_and_curl_and_disabled_tests_are_named(
         report: Path) -> None:
-    rows = _rows(report.read_text(encoding="utf-8"))
-    failed = next(r for name, runs in rows.items() for r in runs
-                  if "failed_task_deletes" in name and r["result"] == "Failed")
-    log = html.unescape(failed["log"])
-    assert log.startswith("[DEL-FAILED] expected the failed task"), log[:300]
-    assert "curl " in log and "Traceback" not in log
-    disabled = [r for runs in rows.values() for r in runs if "Disabled" in r["resultsTableRow"][0]]
-    assert disabled, "tests skipped as disabled (no second key) are labelled Disabled"
+    page = report.read_text(encoding="utf-8")
+    failed = _test_block(page, "failed_task_deletes")
+    assert 'class="m-failed">Failed<' in failed
+    finding = html.unescape(re.search(r"<pre>(.*?)</pre>", failed, re.S).group(1))
+    assert finding.startswith("[DEL-FAILED] expected the failed task"), finding[:300]
+    assert "curl " in failed and "Traceback" not in failed
+    assert 'class="m-disabled">Disabled<' in page, "tests disabled (no second key) say so"
+    # Failures come first, then the rest.
+    assert page.index('class="m-failed">Failed<') < page.index('class="m-passed">Passed<')
 
 
 @pytest.mark.slow

@@ -1,5 +1,5 @@
 """The checkout is a pytest rootdir for the suite (conftest.py): `pytest conformance/suite`
-loads the conformance plugin, the project's own tests never do."""
+starts a conformance run, the project's own tests never do."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import pytest
 
 from conformance.emulator import create_app
 from conformance.emulator.server import RunningServer, start_in_thread
+from conformance.run.state import STATE_KEY
 
 REPO = Path(__file__).resolve().parents[1]
 KEY = "tlk_rootdir_tests_0123456789abcdef"
@@ -27,10 +28,13 @@ def _clean_env(**extra: str) -> dict[str, str]:
     return {**env, "PYTHONUNBUFFERED": "1", **extra}
 
 
-def test_the_project_s_own_tests_never_load_the_conformance_plugin(
+def test_the_project_s_own_tests_never_start_a_conformance_run(
         request: pytest.FixtureRequest) -> None:
-    # This very session: pytest from the checkout, the root conftest loaded.
-    assert request.config.pluginmanager.get_plugin("conformance.run.plugin") is None
+    # This very session: pytest from the checkout, the root conftest loaded, the plugin
+    # loaded through its entry point, and inert: no run state, no run hooks.
+    assert request.config.pluginmanager.get_plugin("conformance.run.plugin") is not None
+    assert request.config.pluginmanager.get_plugin("conformance-run") is None
+    assert STATE_KEY not in request.config.stash
     # And a fresh one, with a target configured that a preflight could not reach.
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "tests/test_compare.py", "-q", "-p", "no:cacheprovider"],

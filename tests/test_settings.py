@@ -28,15 +28,34 @@ def test_a_base_url_without_a_key_is_a_usage_error() -> None:
     ("options", "message"),
     [
         ({"profile": "weekly"}, "unknown profile"),
-        ({"base_url": "ftp://example.test"}, "not an http"),
+        ({"base_url": "ftp://example.test"}, "must start with http:// or https://"),
+        ({"base_url": "api.twelvelabs.io/v1.3"},
+         "did you mean https://api.twelvelabs.io/v1.3"),
+        ({"base_url": "http://127.0.0.1:99999/v1.3"}, "port must be a number from 1 to 65535"),
+        ({"base_url": "http://127.0.0.1:0/v1.3"}, "port must be a number from 1 to 65535"),
+        ({"base_url": "https://api.twelvelabs.io"}, "has no version prefix: add it, e.g. "
+         "https://api.twelvelabs.io/v1.3"),
+        ({"base_url": "https://api.twelvelabs.io/v1.3?x=1"}, "must not carry a query"),
         ({"seed": "abc"}, "not a valid value"),
-        ({"wait_timeout": "0"}, "must be positive"),
+        ({"wait_timeout": "0"}, "must be a positive number of seconds"),
+        ({"time_budget": "nan"}, "must be a positive number of seconds"),
+        ({"rate": "-1"}, "rate must be a positive number of requests per second"),
+        ({"rate": "inf"}, "rate must be a positive number of requests per second"),
         ({"colour": "blue"}, "unknown setting"),
     ],
 )
 def test_bad_values_are_refused_with_one_readable_message(options: dict, message: str) -> None:
-    with pytest.raises(SettingsError, match=message):
+    if "base_url" in options:
+        options = {**options, "api_key": "k"}
+    with pytest.raises(SettingsError) as refused:
         build_settings(options, {})
+    assert message in str(refused.value) and "\n" not in str(refused.value)
+
+
+def test_a_rate_of_zero_means_no_limit() -> None:
+    settings = build_settings({"rate": "0", "base_url": "https://api.example.test/v1.3",
+                               "api_key": "k"}, {})
+    assert settings.effective_rate is None
 
 
 def test_an_unreadable_config_file_is_a_usage_error(tmp_path: Path) -> None:

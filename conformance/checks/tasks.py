@@ -125,7 +125,8 @@ def retrieve_answer_is_task(response: httpx.Response, task_id: str,
 
 def task_is_unchanged(before: Mapping[str, Any], response: httpx.Response,
                       clause_id: str) -> None:
-    """The task still exists with the same identity, and its status did not go backwards."""
+    """The task still exists with the same identity, and its status did not go backwards (a
+    status outside the enum is TASK-SHAPE's to judge, not a change)."""
     wanted = f"task {before.get('_id')} unchanged"
     if response.status_code != 200:
         fail(clause_id, f"expected the {wanted} and retrievable (200), got "
@@ -145,12 +146,14 @@ def task_is_unchanged(before: Mapping[str, Any], response: httpx.Response,
 
 def statuses_move_forward(statuses: Sequence[str], *, clause_id: str = "TASK-LIFECYCLE",
                           subject: str = "the task") -> None:
-    """TASK-LIFECYCLE: observed statuses never go back, and a final status stays final."""
+    """TASK-LIFECYCLE: observed statuses never go back, and a final status stays final.
+
+    A status outside the documented enum has no place in the lifecycle: it is TASK-SHAPE's
+    finding (judged on every task object the run reads), so it is passed over here."""
     previous: str | None = None
     for status in statuses:
         if status not in _RANK:
-            fail(clause_id, f"{subject}: expected only documented statuses, observed "
-                 f"{status!r} in {list(statuses)}")
+            continue
         if previous is not None and status != previous:
             if previous in FINAL_STATUSES:
                 fail(clause_id, f"{subject}: expected the final status {previous!r} to stay, "

@@ -28,6 +28,14 @@ _REQUEST_DROP = frozenset({"host", "content-length", "transfer-encoding", "conne
 _RESPONSE_DROP = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
 
+def library_available(client_adapter: str | None) -> bool:
+    """A client library to test is at hand: a configured adapter, or the official SDK (the
+    ``sdk`` extra) installed."""
+    import importlib.util
+
+    return client_adapter is not None or importlib.util.find_spec("twelvelabs") is not None
+
+
 class AdapterError(Exception):
     """The adapter cannot be loaded or made: a harness error naming the setting."""
 

@@ -11,6 +11,7 @@ from typing import NoReturn
 
 from conformance.emulator import DEFAULT_API_KEY, FAULTS, MUTANTS, VARIATIONS, create_app
 from conformance.emulator.context import LATENCY_ENV
+from conformance.emulator.owner import with_index_listing
 from conformance.emulator.server import start_in_thread
 
 KEYS_ENV = "CONFORMANCE_EMULATOR_API_KEYS"
@@ -47,6 +48,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--latency", type=float, metavar="SECONDS",
                    help=f"delay every answer by SECONDS (like a remote API); else ${LATENCY_ENV}, "
                         "else none")
+    p.add_argument("--list-indexes", action="store_true",
+                   help="also answer GET /indexes (the account's indexes with their video "
+                        "counts, as the vendor's API lists them; outside the suite's spec)")
     return p
 
 
@@ -77,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         app = create_app(api_keys=keys, faults=args.faults, variations=args.variations,
                          mutant=args.mutant, time_scale=args.time_scale,
                          data_dir=args.data_dir, latency=args.latency)
+        if args.list_indexes:
+            app = with_index_listing(app)
         server = start_in_thread(app, args.host, args.port)
     except _UsageError as error:
         print(f"conformance emulator: error: {error}", file=sys.stderr)

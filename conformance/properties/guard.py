@@ -1,5 +1,6 @@
 """The guard between generated requests and the wire: safety rewrite, creation within the run's
-budget, pacing and 429 waits, and every exchange into the transcript and ledger."""
+budget, pacing, 429 waits and the new-task grace, and every exchange into the transcript and
+ledger (how sends travel and are recorded: ``sending.py``)."""
 
 from __future__ import annotations
 
@@ -8,33 +9,41 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from contextlib import nullcontext
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
+import hypothesis
 import requests
 from schemathesis import GenerationMode
-from schemathesis.core.transport import Response
 from schemathesis.specs.openapi.checks import ignored_auth
 
 from conformance.checks.answers import json_body
-from conformance.properties.generation import operation_id
-from conformance.properties.judging import DELETES, Grant, contract_checks
+from conformance.properties.generation import (
+    count_as_generated,
+    memoize_checks_config,
+    operation_id,
+)
+from conformance.properties.judging import DELETES, Grant, as_httpx, contract_checks
+from conformance.properties.sending import (
+    LostCreates,
+    Recorder,
+    ResendingAdapter,
+    SendLost,
+    Settler,
+    dropped_before,
+)
 from conformance.resources.errors import BudgetExceeded
+from conformance.resources.interrupts import INTERRUPTS
 from conformance.resources.ledger import Ledger
 from conformance.resources.media import sample_video, undecodable_bytes
 from conformance.resources.provisioning import Provisioner
 from conformance.resources.watch import Watch
 from conformance.settings import Settings
-from conformance.wire.politeness import Pacer, wait_after_429
-from conformance.wire.transcript import (
-    BODY_KEPT,
-    DEFAULT_KEY_VARIABLE,
-    Exchange,
-    Redactor,
-    Transcript,
-    shorten,
-)
+from conformance.wire.client import reads_as_gone
+from conformance.wire.politeness import Pacer
+from conformance.wire.transcript import Exchange, Redactor, Transcript
 
 __all__ = ["IMPOSSIBLE_PREFIX", "LIVE_TASK_ALLOWANCE",
            "LOOPBACK_TASK_ALLOWANCE", "Guard"]
@@ -52,7 +61,6 @@ LOOPBACK_TASK_ALLOWANCE, LOOPBACK_INDEX_ALLOWANCE = 40, 200
 # One budget per run: a property-test create is granted only when the provisioner reserves
 # it from the run's task and upload budget, within the caps above (the pool's tasks, made
 # first, are all the other tests need).
-RATE_LIMIT_RETRIES = 5
 MARKER_NUMBERS = 1000
 """Property-test uploads are numbered from here: the sweep's marker, apart from the
 provisioner's own numbers."""
@@ -76,7 +84,6 @@ class Guard:
         self._redactor.add(self._key)
         if settings.second_api_key is not None:
             self._redactor.add(settings.second_api_key.reveal())
-        self._scrub = self._redactor.scrub
         loopback = settings.relaxed
         self.task_allowance = LOOPBACK_TASK_ALLOWANCE if loopback else LIVE_TASK_ALLOWANCE
         self.over_budget = 0
@@ -85,21 +92,38 @@ class Guard:
         self._grants = self._index_grants = 0
         self.tasks: set[str] = set()
         self.videos: dict[str, str] = {}  # video_id -> index_id
+        self._video_tasks: dict[str, str] = {}  # video_id -> task_id
         self.indexes: set[str] = set()
-        self.requests = self.rate_limited = 0
+        self.calls = self.unjudged = 0
         self._decided: dict[str, Grant] = {}
         self._upload_names: dict[str, str] = {}  # case id -> marked filename
         self._auth_confirmed: set[str] = set()  # operation labels
         self._exchanges: dict[str, Exchange] = {}
+        self._lost: set[str] = set()  # cases whose answer cannot stand for their request
+        self.lost_creates = LostCreates(provisioner.find_by_filename, self._keep_task)
         self._lock = threading.Lock()
-        self._calling = threading.local()
         # The same pace limit as the suite's clients: generated requests count against it too.
         self._pacer = Pacer(settings.effective_rate, time.sleep)
-        self.session = requests.Session()
         self.log_path = settings.report_dir / "properties-requests.jsonl"
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("a", encoding="utf-8")
+        self.recorder = Recorder(transcript, self._key, self._redactor, self._log)
+        self.settler = Settler(self.recorder, self._pacer, self._redactor.scrub,
+                               self._not_shown_yet)
+        self.session = requests.Session()
+        adapter = ResendingAdapter(self.recorder.failure)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
         self._schemas: list[Any] = []
+
+    @property
+    def sent(self) -> int:
+        """Requests answered: the cases' and the checks' own (429s and resends aside)."""
+        return self.calls + self.settler.probes
+
+    @property
+    def rate_limited(self) -> int:
+        return self.settler.rate_limited
 
     def close(self) -> None:
         self._log.close()
@@ -111,6 +135,7 @@ class Guard:
         """Record every call made for ``schema`` (check replays too) into transcript and ledger."""
         if all(schema is not known for known in self._schemas):
             schema.hooks.register_hook_with_name(self._after_call, "after_call")
+            memoize_checks_config(schema)
             self._schemas.append(schema)
         return schema
 
@@ -128,7 +153,7 @@ class Guard:
         try:
             return self._secure(case)
         finally:
-            _count_as_generated(case, linked)
+            count_as_generated(case, linked)
 
     def _secure(self, case: Any) -> bool:
         op = operation_id(case.operation.label)
@@ -210,19 +235,31 @@ class Guard:
     # -- sending and recording ---------------------------------------------------------------
 
     def call_kwargs(self) -> dict[str, Any]:
-        """Transport arguments of every request: the run's session, and the 429 hook that
-        also reaches the requests checks send on their own (``ignored_auth``'s probes)."""
+        """Transport arguments of every request: the run's session, and the hook that waits
+        out 429s (and a new task's grace), which also reaches the requests checks send on
+        their own (``ignored_auth``'s probes)."""
         return {"base_url": self.base_url, "session": self.session, "timeout": 30,
-                "hooks": {"response": [self._wait_out_429]}}
+                "hooks": {"response": [self.settler]}}
 
     def send(self, case: Any) -> Any:
-        """Send with pacing; 429s are waited out (RATE-LIMIT), never judged."""
+        """Send with pacing; 429s are waited out (RATE-LIMIT), never judged. An example whose
+        answer cannot stand for its request (a create or delete whose connection dropped) is
+        not judged: Hypothesis is told to pass it over."""
         self._pacer.wait()
-        self._calling.active = True  # its answer is recorded with the case, by _after_call
+        creates = operation_id(case.operation.label) in ("createTask", "createIndex")
         try:
-            return case.call(**self.call_kwargs(), **self._named_upload(case))
-        finally:
-            self._calling.active = False
+            # A Ctrl-C waits until a create's answer is in the ledger (_after_call).
+            with INTERRUPTS.shielded() if creates else nullcontext(), \
+                    self.settler.calling():  # its answer is recorded with the case
+                response = case.call(**self.call_kwargs(), **self._named_upload(case))
+        except SendLost as exc:
+            self._after_lost_create(case, exc)
+            self.unjudged += 1
+            hypothesis.reject()
+        if case.id in self._lost:
+            self.unjudged += 1
+            hypothesis.reject()
+        return response
 
     def _named_upload(self, case: Any) -> dict[str, Any]:
         """A granted upload's form with the run's marker as the file's name (schemathesis
@@ -235,91 +272,94 @@ class Guard:
                  for field, part in form.get("files") or []]
         return {"files": files, "data": form.get("data")}
 
-    def _wait_out_429(self, response: requests.Response, **send: Any) -> requests.Response:
-        """A 429 says "later", not whether the contract holds: wait as asked and send the same
-        request again, so no check ever judges one (the last try's answer stands)."""
-        probe = not getattr(self._calling, "active", False)  # a check's own request
-        attempt = 0
-        while response.status_code == 429 and attempt < RATE_LIMIT_RETRIES:
-            with self._lock:
-                self.rate_limited += 1
-            self._record(None, Response.from_requests(response, verify=True), attempt)
-            response.close()
-            time.sleep(wait_after_429(response.headers.get("retry-after"), attempt))
-            self._pacer.wait()
-            started = time.perf_counter()
-            response = response.connection.send(response.request, **send)
-            response.elapsed = timedelta(seconds=time.perf_counter() - started)
-            attempt += 1
-        if probe:
-            self.requests += 1
-            self._record(None, Response.from_requests(response, verify=True), attempt)
-        return response
+    def _not_shown_yet(self, response: requests.Response) -> bool:
+        if self.watch is None or response.status_code not in (400, 404):
+            return False
+        task_id = self._task_in(response.request)
+        return task_id is not None and self.watch.not_shown_yet(
+            task_id, httpx.Response(response.status_code, content=response.content))
+
+    def _task_in(self, request: requests.PreparedRequest) -> str | None:
+        """The ID of a task this guard made, when ``request`` reads or deletes it."""
+        path = urlsplit(str(request.url)).path.removeprefix(self._base_path)
+        parts = path.split("/")
+        if len(parts) == 3 and parts[1] == "tasks" and parts[2] in self.tasks:
+            return parts[2]
+        return None
+
+    def _still_ours(self, kind: str, target: str) -> bool:
+        """``target`` is a resource this guard made that no delete of the run removed yet."""
+        made = {"task": self.tasks, "video": self.videos, "index": self.indexes}[kind]
+        if target not in made:
+            return False
+        watch = self.watch
+        if watch is None:
+            return True
+        if kind == "task":
+            return not watch.expected_gone(target)
+        # A video goes with its index, and may go with its task.
+        parents = {target, self.videos.get(target), self._video_tasks.get(target)}
+        return not any(d.succeeded and d.target in parents for d in watch.deletes)
+
+    def owns(self, case: Any) -> bool:
+        """The case's path names a task this guard made and the run has not deleted."""
+        task_id = (case.path_parameters or {}).get("task_id")
+        return task_id in self.tasks and not (self.watch is not None
+                                              and self.watch.expected_gone(str(task_id)))
+
+    def _after_lost_create(self, case: Any, lost: SendLost) -> None:
+        """A create whose connection dropped after it was sent may have made a task: it is
+        looked for by its unique filename once the property tests are done (``LostCreates``),
+        when a new task has had its grace to show, so no test waits for it here."""
+        name = self._upload_names.get(case.id)
+        if operation_id(case.operation.label) == "createTask" and name is not None:
+            self.lost_creates.add(str((case.body or {}).get("index_id")), name, str(lost))
+
+    def _keep_task(self, task_id: str, index_id: str, video_id: str | None) -> None:
+        self.tasks.add(task_id)
+        self.tasks_created += 1
+        self.ledger.add("task", task_id, index_id=index_id)
+        if video_id is not None:
+            self.videos[video_id] = index_id
+            self._video_tasks[video_id] = task_id
+            self.ledger.add("video", video_id, index_id=index_id, task_id=task_id)
+        if self.watch is not None:
+            self.watch.track(task_id, index_id, video_id, core=False)
 
     def _after_call(self, context: Any, case: Any, response: Any) -> None:
-        self.requests += 1
-        exchange = self._record(case, response)
+        self.calls += 1
+        exchange = self.recorder.case_answer(case, response, self._upload_names.get(case.id))
         self._exchanges[case.id] = exchange
         op = operation_id(case.operation.label)
-        body = json_body(response) if 200 <= response.status_code < 300 else None
+        status = response.status_code
+        body = json_body(response) if 200 <= status < 300 else None
         if op == "createTask" and isinstance(body, dict) and isinstance(body.get("_id"), str):
-            index_id = str((case.body or {}).get("index_id"))
-            self.tasks.add(body["_id"])
-            self.tasks_created += 1
-            self.ledger.add("task", body["_id"], index_id=index_id)
             video_id = body.get("video_id") if isinstance(body.get("video_id"), str) else None
-            if video_id is not None:
-                self.videos[video_id] = index_id
-                self.ledger.add("video", video_id, index_id=index_id, task_id=body["_id"])
-            if self.watch is not None:
-                self.watch.track(body["_id"], index_id, video_id, core=False)
+            self._keep_task(body["_id"], str((case.body or {}).get("index_id")), video_id)
         elif op == "createIndex" and isinstance(body, dict) and isinstance(body.get("_id"), str):
             self.indexes.add(body["_id"])
             self.indexes_created += 1
             self.ledger.add("index", body["_id"], name=str((case.body or {}).get("index_name")))
+        elif op == "retrieveTask" and self.watch is not None:
+            task_id = self._task_in(response.request)
+            if task_id is not None:  # a sighting of a task this guard made
+                self.watch.saw(task_id, as_httpx(response, exchange))
         elif op in DELETES:
             kind, name = DELETES[op]
-            if 200 <= response.status_code < 300:
-                self.provisioner.note_deleted(kind, str((case.path_parameters or {}).get(name)))
+            target = str((case.path_parameters or {}).get(name))
+            # Sent again after its connection dropped, and gone: if it named something of the
+            # run's, the first send may have deleted it and its own answer is lost (the same
+            # reading as wire.client.answer_lost); an ID that cannot exist was never there.
+            lost = self._still_ours(kind, target) and dropped_before(response.request) \
+                and reads_as_gone(status, response.content)
+            if lost:
+                self._lost.add(case.id)
+            if 200 <= status < 300 or lost:
+                self.provisioner.note_deleted(kind, target)
             if self.watch is not None:
                 path = urlsplit(str(response.request.url)).path.removeprefix(self._base_path)
-                self.watch.deleted(path, response.status_code,
-                                   f"DELETE {path} -> {response.status_code}", exchange.curl())
-
-    def _record(self, case: Any, response: Any, attempt: int = 0) -> Exchange:
-        request = response.request
-        sent_key = request.headers.get("x-api-key")
-        label = "none" if sent_key is None else "primary" if sent_key == self._key else "invalid"
-        headers = {k: (DEFAULT_KEY_VARIABLE if k.lower() == "x-api-key" else self._scrub(v))
-                   for k, v in request.headers.items()}
-        form: tuple[tuple[str, str], ...] = ()
-        files: tuple[tuple[str, str, int], ...] = ()
-        text = ""
-        if case is not None and operation_id(case.operation.label) == "createTask" \
-                and isinstance(case.body, dict):
-            form = tuple((k, self._scrub(str(v))) for k, v in case.body.items()
-                         if not isinstance(v, bytes))
-            upload = self._upload_names.get(case.id, "upload")
-            files = tuple((k, upload, len(v)) for k, v in case.body.items()
-                          if isinstance(v, bytes))
-        elif request.body:
-            raw = request.body
-            text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
-        body = response.content.decode("utf-8", "replace")
-        exchange = Exchange(
-            method=str(request.method), url=self._scrub(str(request.url)),
-            request_headers=headers, request_body=self._scrub(text[:2000]),
-            status=response.status_code,
-            response_headers={k: self._scrub(", ".join(v)) for k, v in response.headers.items()},
-            response_body=self._scrub(shorten(body, BODY_KEPT)),
-            response_truncated=len(body) > BODY_KEPT,
-            elapsed_ms=round(response.elapsed * 1000, 1), key_label=label, form=form,
-            files=files, json_body=bool(text), attempt=attempt,
-            case_id=None if case is None else case.id)
-        self.transcript.append(exchange)
-        self._log.write(json.dumps({"method": exchange.method, "url": exchange.url,
-                                    "status": exchange.status}) + "\n")
-        return exchange
+                self.watch.deleted(path, status, f"DELETE {path} -> {status}", exchange.curl(),
+                                   lost=lost)
 
     def excluded_for(self, case: Any) -> list[Callable[..., Any]]:
         """Built-in checks to skip for this case: ``ignored_auth`` once it held for the
@@ -339,30 +379,14 @@ class Guard:
                                self._exchanges.get(case.id), self._decided.get(case.id))
 
     def summary(self) -> str:
-        return (f"property tests: {self.requests} requests ({self.rate_limited} 429(s) waited "
-                f"out), {self.tasks_created} task(s) and "
+        unjudged = f", {self.unjudged} not judged (a create or delete whose connection " \
+            "dropped)" if self.unjudged else ""
+        return (f"property tests: {self.sent} requests ({self.rate_limited} 429(s) waited "
+                f"out{unjudged}), {self.tasks_created} task(s) and "
                 f"{self.indexes_created} index(es) created (allowance {self.task_allowance} "
                 f"and {self.index_allowance}, tasks from the run's budget; {self.over_budget} "
                 f"create(s) past the budget sent to an index that cannot exist); request log "
                 f"{self.log_path}")
-
-
-def _count_as_generated(case: Any, linked: Any) -> None:
-    """schemathesis takes any value that differs from the generated one for a link's (its
-    stateful checks then trust it); the guard's rewrites are folded into the generated values
-    instead. Reaches into ``Case._components``: pinned by schemathesis<5."""
-    for location, stored in getattr(case, "_components", {}).items():
-        current = case.get_container(location)
-        if not (stored.is_generated and isinstance(stored.value, dict)
-                and isinstance(current, dict)):
-            continue
-        kept = getattr(linked, location.container_name, {}) or {}
-        for name in list(stored.value):
-            if name not in current and name not in kept:
-                del stored.value[name]
-        for name, value in current.items():
-            if name not in kept:
-                stored.value[name] = value
 
 
 def _is_json_object(text: Any) -> bool:

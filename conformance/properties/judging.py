@@ -20,20 +20,20 @@ from conformance.resources.watch import Watch
 from conformance.run.state import register_violation_mapper
 from conformance.wire.transcript import Exchange
 
-__all__ = ["DELETES", "Grant", "clause_for", "contract_checks", "failure_clauses",
-           "naming_clauses"]
+__all__ = ["DELETES", "Grant", "as_httpx", "clause_for", "contract_checks",
+           "failure_clauses", "naming_clauses"]
 
-# Clause a failure of each kind means, by operation (see clause_for).
+# Clause a failure of each kind means, by operation (see clause_for). An operation or a kind
+# of failure the contract has no clause for is judged by none: index creation is provisioning
+# only ("200 or 201 with _id"), and only DELETE /tasks/{id} has clauses for unknown and
+# malformed IDs (DEL-UNKNOWN, DEL-MALFORMED): retrieve and the video and index deletes have
+# none, so what they answer an ID that cannot exist is a hint's business, never a check's.
 SHAPE = {"createTask": "CREATE-OK", "listTasks": "LIST-SHAPE", "retrieveTask": "TASK-SHAPE",
-         "deleteTask": "DEL-204", "deleteVideo": "DEL-204", "deleteIndex": "DEL-204",
-         # No clause covers index creation; provisioning relies on it like on task creation.
-         "createIndex": "CREATE-OK"}
+         "deleteTask": "DEL-204", "deleteVideo": "DEL-204", "deleteIndex": "DEL-204"}
 REJECTS = {"createTask": "CREATE-REJECTS", "listTasks": "LIST-FILTER-SORT",
-           "retrieveTask": "DEL-MALFORMED",
-           "deleteTask": "DEL-MALFORMED", "deleteVideo": "DEL-MALFORMED",
-           "deleteIndex": "DEL-MALFORMED"}
-ACCEPTS = {**SHAPE, "listTasks": "LIST-FILTER-SORT", "deleteTask": "DEL-UNKNOWN",
-           "deleteVideo": "DEL-UNKNOWN", "deleteIndex": "DEL-UNKNOWN"}
+           "deleteTask": "DEL-MALFORMED"}
+ACCEPTS = {"createTask": "CREATE-OK", "listTasks": "LIST-FILTER-SORT",
+           "deleteTask": "DEL-UNKNOWN"}
 FIXED = {"not_a_server_error": "NO-5XX", "ignored_auth": "AUTH-REQUIRED",
          "missing_required_header": "AUTH-REQUIRED", "use_after_free": "DEL-GONE",
          "ensure_resource_availability": "CREATE-OK"}
@@ -42,8 +42,10 @@ DELETES = {"deleteTask": ("task", "task_id"), "deleteVideo": ("video", "video-id
 """Delete operations: the kind of resource each removes and its path parameter."""
 
 
-def clause_for(check: str, operation: str, status: int | None) -> str | None:
-    """The clause a failed schemathesis check breaks, for this operation and answer status."""
+def clause_for(check: str, operation: str, status: int | None, *, own: bool = False) -> str | None:
+    """The clause a failed schemathesis check breaks, for this operation and answer status;
+    None: no clause judges it (the failure is dropped). ``own``: the path names a task the
+    run made and did not delete, which retrieve must answer (TASK-SHAPE)."""
     if status is not None and status >= 500:
         # A server error is NO-5XX's alone: the same answer also fails the status and
         # acceptance checks, which would otherwise name the operation's shape clause.
@@ -53,7 +55,7 @@ def clause_for(check: str, operation: str, status: int | None) -> str | None:
     if check == "negative_data_rejection":
         return REJECTS.get(operation)
     if check == "positive_data_acceptance":
-        return ACCEPTS.get(operation)
+        return "TASK-SHAPE" if own and operation == "retrieveTask" else ACCEPTS.get(operation)
     if status is not None and 400 <= status < 500 and check != "status_code_conformance":
         return "ERR-ENVELOPE"  # a 4xx body or content type off the declared envelope
     return SHAPE.get(operation)
@@ -83,39 +85,44 @@ def failure_clauses(exc: BaseException) -> list[str] | None:
 
 
 @contextmanager
-def naming_clauses(case: Any, response: Any, watch: Watch | None = None) -> Iterator[None]:
+def naming_clauses(case: Any, response: Any, watch: Watch | None = None, *,
+                   own: bool = False) -> Iterator[None]:
     """Tag each failure with its clause while the answer's status is still known; drop the
     refusals the contract does not require (a request that broke only generation hints, or a
     clamped ``page_limit``: see ``hints.breaks_only_hints``). A created task not found again
-    after another successful delete is DEL-ONLY-THAT's, not CREATE-OK's (``watch`` knows)."""
+    after another successful delete is DEL-ONLY-THAT's, not CREATE-OK's (``watch`` knows).
+    ``own``: see ``clause_for``."""
     try:
         yield
     except FailureGroup as group:
-        kept = [f for f in group.exceptions
-                if not (isinstance(f, Failure) and "negative_data_rejection" in f.checks
-                        and 200 <= response.status_code < 300
-                        and breaks_only_hints(case, response))
-                and not (watch is not None and isinstance(f, Failure)
-                         and "ensure_resource_availability" in f.checks
-                         and _named_by_a_delete(case, watch))]
-        if not kept:
-            return
-        if len(kept) < len(group.exceptions):
-            group = FailureGroup(kept, group.message)
         op = operation_id(case.operation.label)
+        kept = []
         for failure in group.exceptions:
+            if isinstance(failure, Failure) and "negative_data_rejection" in failure.checks \
+                    and 200 <= response.status_code < 300 and breaks_only_hints(case, response):
+                continue
+            if watch is not None and isinstance(failure, Failure) \
+                    and "ensure_resource_availability" in failure.checks \
+                    and _named_by_a_delete(case, watch):
+                continue
             clause = "NO-5XX" if response.status_code >= 500 else \
                 _failure_clause(failure) if isinstance(failure, CustomFailure) else (
-                    clause_for(failure.checks[0], op, response.status_code)
+                    clause_for(failure.checks[0], op, response.status_code, own=own)
                     if failure.checks else None)
             if clause == "CREATE-OK" and watch is not None and isinstance(failure, Failure) \
                     and "ensure_resource_availability" in failure.checks \
                     and _removed_by_another_delete(case, watch):
                 clause = "DEL-ONLY-THAT"
-            if clause:
-                failure.conformance_clause = clause  # type: ignore[attr-defined]
+            if clause is None:
+                continue  # no clause of the contract judges this (see SHAPE)
+            failure.conformance_clause = clause  # type: ignore[attr-defined]
             # The finding's evidence: the exchange the guard recorded of this case.
             failure.conformance_case_id = case.id  # type: ignore[attr-defined]
+            kept.append(failure)
+        if not kept:
+            return
+        if len(kept) < len(group.exceptions):
+            group = FailureGroup(kept, group.message)
         raise group from None
 
 
@@ -153,30 +160,38 @@ def contract_checks(op: str, exchange: Exchange | None,
     defaults (trap 8); ``exchange`` is what was recorded of the answer, for reproduce lines."""
 
     def error_answer_has_envelope(ctx: Any, response: Any, case: Any) -> None:
-        checks.error_answer_has_envelope(_as_httpx(response, exchange))
+        if 400 <= response.status_code < 500:
+            checks.error_answer_has_envelope(as_httpx(response, exchange))
 
     def delete_answer_is_204_without_body(ctx: Any, response: Any, case: Any) -> None:
-        if op in DELETES and 200 <= response.status_code < 300:
-            checks.delete_answer_is_204_without_body(_as_httpx(response, exchange))
+        if 200 <= response.status_code < 300:
+            checks.delete_answer_is_204_without_body(as_httpx(response, exchange))
 
     def task_object_is_well_formed(ctx: Any, response: Any, case: Any) -> None:
-        if op == "retrieveTask" and response.status_code == 200:
+        if response.status_code == 200:
             checks.task_object_is_well_formed(json_body(response),
-                                              response=_as_httpx(response, exchange))
+                                              response=as_httpx(response, exchange))
 
     def create_is_judged(ctx: Any, response: Any, case: Any) -> None:
         if grant is not None and response.status_code != 429:
             if grant.undecodable and 400 <= response.status_code < 500:
                 return
-            answer = _as_httpx(response, exchange)
+            answer = as_httpx(response, exchange)
             (checks.create_answer_is_ok if grant.granted else checks.create_is_rejected)(answer)
 
-    found = [error_answer_has_envelope, delete_answer_is_204_without_body,
-             task_object_is_well_formed]
-    return [*found, create_is_judged] if op == "createTask" else found
+    # Each operation gets only the checks that can judge its answers (answers are converted
+    # for a check only when it has something to judge: most are 2xx of other operations).
+    found: list[Callable[..., Any]] = [error_answer_has_envelope]
+    if op in DELETES:
+        found.append(delete_answer_is_204_without_body)
+    elif op == "retrieveTask":
+        found.append(task_object_is_well_formed)
+    elif op == "createTask":
+        found.append(create_is_judged)
+    return found
 
 
-def _as_httpx(response: Any, exchange: Exchange | None) -> httpx.Response:
+def as_httpx(response: Any, exchange: Exchange | None) -> httpx.Response:
     """The answer as the checks read it. ``response.content`` is decoded already: a content
     coding (gzip...) and the encoded length must not travel along, or it is decoded twice."""
     coded = any(v.strip().lower() not in ("", "identity")

@@ -21,7 +21,7 @@ from conformance.resources.isolation import ForeignTries, foreign_tries
 from conformance.resources.pages import Listing
 from conformance.resources.pool import Pool, PoolTask
 from conformance.resources.provisioning import Provisioner
-from conformance.wire.client import ApiClient
+from conformance.wire.client import ApiClient, answer_lost
 
 __all__ = ["Deletions", "delete_the_documented_way"]
 
@@ -95,6 +95,8 @@ def _failed(run: _Scenario) -> None:
         return
     found.failed_delete = run.raw.delete_task(task.task_id)
     _note(run, task, found.failed_delete)
+    if answer_lost(found.failed_delete):  # its own answer is lost: nothing to judge it by
+        found.failed_delete, found.failed_gone = None, _LOST
 
 
 def _ready(run: _Scenario) -> None:
@@ -124,6 +126,9 @@ def _ready(run: _Scenario) -> None:
             return
     assert task.video_id is not None, "usable ready tasks have a video_id"
     found.video_delete = raw.delete_video(task.index_id, task.video_id)
+    if answer_lost(found.video_delete):
+        found.video_delete, found.ready_gone = None, _LOST.replace("delete's", "video delete's")
+        return
     if found.video_delete.is_success:
         run.provisioner.note_deleted("video", task.video_id)
     _bystander(raw, pool, run.provisioner, found)
@@ -139,6 +144,8 @@ def _ready(run: _Scenario) -> None:
         return
     found.ready_delete = raw.delete_task(task.task_id)
     _note(run, task, found.ready_delete)
+    if answer_lost(found.ready_delete):
+        found.ready_delete, found.ready_gone = None, _LOST
 
 
 def _bystander(raw: ApiClient, pool: Pool, provisioner: Provisioner, found: Deletions) -> None:
@@ -202,11 +209,17 @@ def _stranger(run: _Scenario, task: PoolTask, state: str) -> bool:
     return pool.usable(task.role)
 
 
+_LOST = ("lost its delete's answer: the connection dropped before it, and sent again the "
+         "delete read as gone (the first send may have deleted it), so there is no answer "
+         "to judge")
+
+
 def _note(run: _Scenario, task: PoolTask, response: httpx.Response, *,
           look: bool = True) -> None:
-    """A delete that answered 2xx removed ``task``; the owner's own (``look``) is followed by
-    a look at every view of it, right away."""
-    if not response.is_success:
+    """A delete that answered 2xx (or whose answer was lost, ``answer_lost``) removed
+    ``task``; the owner's own (``look``) is followed by a look at every view of it, right
+    away."""
+    if not (response.is_success or answer_lost(response)):
         return
     task.deleted = True
     run.found.deleted[task.role] = task

@@ -28,7 +28,10 @@ class LedgerEntry:
     run_id: str
     created_at: str
     state: str = "created"
-    """created or deleted."""
+    """created, deleted, or unconfirmed: removed with its index (the index delete answered
+    2xx) but not yet read back as gone."""
+    status: str | None = None
+    """A task's last status seen by a cleanup that left it (not final yet)."""
 
 
 class Ledger:
@@ -65,11 +68,34 @@ class Ledger:
         return entry
 
     def mark_deleted(self, kind: str, id: str) -> None:
+        self.mark(kind, id, "deleted")
+
+    def mark(self, kind: str, id: str, state: str) -> None:
         with self._lock:
             for entry in self._entries:
                 if entry.kind == kind and entry.id == id:
-                    entry.state = "deleted"
+                    entry.state = state
             self._write()
+
+    def note_status(self, id: str, status: str) -> None:
+        """A task cleanup had to leave: its last status, for the list of what is left."""
+        with self._lock:
+            for entry in self._entries:
+                if entry.kind == "task" and entry.id == id:
+                    entry.status = status
+            self._write()
+
+    def mark_in_index(self, index_id: str, state: str) -> None:
+        """Every live task and video of ``index_id`` at once (one write)."""
+        with self._lock:
+            for entry in self._entries:
+                if entry.state != "deleted" and entry.parents.get("index_id") == index_id:
+                    entry.state = state
+            self._write()
+
+    def remaining(self) -> list[LedgerEntry]:
+        """What the run made and did not see removed (unconfirmed entries included)."""
+        return [e for e in self.entries() if e.state != "deleted"]
 
     def entries(self, kind: str | None = None, state: str | None = None) -> list[LedgerEntry]:
         with self._lock:
@@ -84,7 +110,8 @@ class Ledger:
         # plain dicts, no indentation (asdict and indent made it quadratic in seconds).
         data = {"run_id": self.run_id, "base_url": self.base_url,
                 "entries": [{"kind": e.kind, "id": e.id, "parents": e.parents,
-                             "run_id": e.run_id, "created_at": e.created_at, "state": e.state}
+                             "run_id": e.run_id, "created_at": e.created_at, "state": e.state,
+                             **({"status": e.status} if e.status else {})}
                             for e in self._entries]}
         temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         temporary.write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")

@@ -50,7 +50,8 @@ class PoolTask:
     task_id: str
     video_id: str | None
     index_id: str
-    create_answer: httpx.Response
+    create_answer: httpx.Response | None
+    """None: the create's connection dropped and the task was found by its filename."""
     final: dict[str, Any] | None
     """The task as last read final (None: it never was, see ``unavailable``)."""
     filename: str | None = None
@@ -271,7 +272,7 @@ class Pool:
         task = self.tasks[role]
         response = (api or self._api.unchecked()).retrieve_task(task.task_id)
         self._watch.saw(task.task_id, response)
-        finding = self._watch.vanished(task.task_id)
+        finding = self._watch.destroyed(task.task_id)
         if finding is not None:
             self.destroyed(role, "DEL-ONLY-THAT")
             raise SubjectDestroyed(f"the pool's {role} task {finding.what} (see DEL-ONLY-THAT)",

@@ -21,12 +21,10 @@ import httpx
 
 from conformance.resources.cleanup import FINAL, answer_json, is_gone
 from conformance.resources.isolation import ForeignTries
+from conformance.resources.watch import NEW_TASK_GRACE
 from conformance.wire.client import ApiClient
 
-__all__ = ["NEW_TASK_GRACE", "Attempt", "OtherTry", "UnfinishedDeletes", "probe_unfinished"]
-
-NEW_TASK_GRACE = 10.0
-"""Seconds a task never read yet may answer 404 before the probe takes it for gone."""
+__all__ = ["Attempt", "OtherTry", "UnfinishedDeletes", "probe_unfinished"]
 
 
 @dataclass

@@ -20,11 +20,12 @@ import httpx
 
 from conformance.resources.cleanup import FINAL, answer_json, answer_line, clean, is_gone
 from conformance.resources.errors import BudgetExceeded, ProvisioningError
+from conformance.resources.interrupts import INTERRUPTS
 from conformance.resources.ledger import Ledger
 from conformance.resources.media import sample_video, undecodable_bytes
-from conformance.resources.watch import Watch
+from conformance.resources.watch import NEW_TASK_GRACE, Watch
 from conformance.settings import Settings
-from conformance.wire.client import ApiClient
+from conformance.wire.client import ApiClient, ConnectionDropped
 
 __all__ = ["CreatedTask", "Provisioner", "Settled"]
 
@@ -39,8 +40,9 @@ class CreatedTask:
     index_id: str
     video_id: str | None
     filename: str | None
-    response: httpx.Response = field(repr=False)
-    """The raw create answer, for the tests that judge it (CREATE-OK)."""
+    response: httpx.Response | None = field(repr=False)
+    """The raw create answer, for the tests that judge it (CREATE-OK); None when the create's
+    connection dropped before its answer and the task was found by its filename instead."""
     status: str | None = None
     """For a fresh pending task: the status read right after creation."""
 
@@ -57,6 +59,9 @@ class Settled:
 
 class Provisioner:
     """Creates what tests need, once and concurrently, within the run's budget."""
+
+    grace = NEW_TASK_GRACE
+    """How long a create whose connection dropped is looked for before it is sent again."""
 
     def __init__(self, client: ApiClient, settings: Settings, ledger: Ledger,
                  progress: Callable[[str], None] | None = None,
@@ -87,25 +92,30 @@ class Provisioner:
         with self._index_lock:
             if self._index_id is None:
                 name = f"conformance-{self._settings.run_id}"
-                response = self._client.create_index(name)
-                body = answer_json(response)
-                if response.status_code not in (200, 201) or not _has_id(body):
+                with INTERRUPTS.shielded():  # a Ctrl-C waits until the ledger has it
+                    response = self._client.create_index(name)
+                    body = answer_json(response)
+                    # Provisioning only, judged by no clause: any 2xx naming the index will do.
+                    if _has_id(body) and response.is_success:
+                        self._ledger.add("index", body["_id"], name=name)
+                if not 200 <= response.status_code < 300 or not _has_id(body):
                     raise ProvisioningError(f"could not create the temporary index {name}: "
                                             f"POST /indexes answered {answer_line(response)}")
                 self._index_id = body["_id"]
-                self._ledger.add("index", body["_id"], name=name)
             return self._index_id
 
     def temporary_index(self, label: str) -> str:
         """Another temporary index of this run (``label`` in its name), in the ledger like
         the first, so cleanup deletes it."""
         name = f"conformance-{self._settings.run_id}_{label}"
-        response = self._client.create_index(name)
-        body = answer_json(response)
+        with INTERRUPTS.shielded():  # a Ctrl-C waits until the ledger has the index
+            response = self._client.create_index(name)
+            body = answer_json(response)
+            if 200 <= response.status_code < 300 and _has_id(body):
+                self._ledger.add("index", body["_id"], name=name)
         if not 200 <= response.status_code < 300 or not _has_id(body):
             raise ProvisioningError(f"could not create the temporary index {name}: "
                                     f"POST /indexes answered {answer_line(response)}")
-        self._ledger.add("index", body["_id"], name=name)
         return str(body["_id"])
 
     def upload_name(self, kind: Kind) -> str:
@@ -124,27 +134,84 @@ class Provisioner:
         payload = None if url else sample_video() if kind == "ready" else undecodable_bytes()
         with self._lock:  # reserve before sending, so concurrent creates cannot overshoot
             self._reserve(len(payload or b""))
-        filename = self.upload_name(kind) if payload else None
-        response = self._client.create_task(
-            index_id, video_file=(filename, payload) if filename and payload else None,
-            video_url=url, user_metadata={"conformance_run": settings.run_id})
+        for _ in range(2):
+            filename = self.upload_name(kind) if payload else None
+            try:
+                with INTERRUPTS.shielded():  # a Ctrl-C waits until the ledger has the task
+                    response = self._client.create_task(
+                        index_id,
+                        video_file=(filename, payload) if filename and payload else None,
+                        video_url=url, user_metadata={"conformance_run": settings.run_id})
+                    return self._created(kind, response, index_id, filename, bool(payload))
+            except ConnectionDropped as exc:
+                # The create may have been carried out: look for it before anything else.
+                found = self.find_by_filename(index_id, filename, exc, self.grace)
+                if found is not None:
+                    return self.adopt(kind, found, index_id, filename)
+                continue  # it made nothing anyone can see: send it once more, renamed
+        raise ProvisioningError(f"could not create a {kind} task: twice the connection dropped "
+                                "before the create's answer, and no task was made")
+
+    def _created(self, kind: Kind, response: httpx.Response, index_id: str,
+                 filename: str | None, upload: bool) -> CreatedTask:
         body = answer_json(response)
         # Any 2xx that names the task made one: a create answering 201, or without video_id,
         # is CREATE-OK's failure (judged from this answer), not a reason to stop provisioning.
         if not 200 <= response.status_code < 300 or not _has_id(body):
             option = "--ready-video-url" if kind == "ready" else "--failing-video-url"
             refused = f" (configure {option} to provision one from a URL)" \
-                if payload and 400 <= response.status_code < 500 else ""
+                if upload and 400 <= response.status_code < 500 else ""
             raise ProvisioningError(f"could not create a {kind} task: POST /tasks answered "
                                     f"{answer_line(response)}{refused}")
-        task_id = body["_id"]
         video_id = body.get("video_id") if isinstance(body.get("video_id"), str) else None
-        self._ledger.add("task", task_id, index_id=index_id)
-        if video_id:
-            self._ledger.add("video", video_id, index_id=index_id, task_id=task_id)
+        return self._keep(CreatedTask(kind, body["_id"], index_id, video_id, filename,
+                                      response))
+
+    def _keep(self, task: CreatedTask) -> CreatedTask:
+        """Into the ledger before anything else happens to it, and under the watch."""
+        self._ledger.add("task", task.task_id, index_id=task.index_id)
+        if task.video_id:
+            self._ledger.add("video", task.video_id, index_id=task.index_id,
+                             task_id=task.task_id)
         if self.watch is not None:
-            self.watch.track(task_id, index_id, video_id)
-        return CreatedTask(kind, task_id, index_id, video_id, filename, response)
+            self.watch.track(task.task_id, task.index_id, task.video_id)
+        return task
+
+    def find_by_filename(self, index_id: str, filename: str | None,
+                         dropped: ConnectionDropped,
+                         grace: float = NEW_TASK_GRACE) -> dict[str, Any] | None:
+        """The task a create whose connection dropped made, looked for as its owner by its
+        unique filename (a new task may show a moment late: looked for during the grace);
+        None when none shows. ProvisioningError when it cannot be looked for."""
+        if filename is None:
+            raise ProvisioningError(f"could not create a task: {dropped}; a create from a URL "
+                                    "cannot be found again by its filename, so it is not sent "
+                                    "again")
+        deadline, interval = time.monotonic() + grace, 0.25
+        while True:
+            response = self._client.list_tasks(index_id=index_id, filename=filename)
+            if response.status_code != 200:
+                raise ProvisioningError(f"could not look for the task of a create whose "
+                                        f"connection dropped ({dropped}): GET /tasks?filename= "
+                                        f"answered {answer_line(response)}")
+            data = answer_json(response).get("data")
+            for item in data if isinstance(data, list) else []:
+                meta = item.get("system_metadata") if isinstance(item, dict) else None
+                if isinstance(meta, dict) and meta.get("filename") == filename \
+                        and _has_id(item):
+                    return dict(item)
+            if time.monotonic() + interval > deadline:
+                return None
+            time.sleep(interval)
+            interval = min(2.0, interval * 2)
+
+    def adopt(self, kind: Kind, item: dict[str, Any], index_id: str,
+              filename: str | None) -> CreatedTask:
+        """A task found after its create's answer was lost: the run's like any other."""
+        video_id = item.get("video_id") if isinstance(item.get("video_id"), str) else None
+        self._progress(f"adopted task {item['_id']} ({filename}): its create's connection "
+                       "dropped before the answer")
+        return self._keep(CreatedTask(kind, item["_id"], index_id, video_id, filename, None))
 
     def reserve_task(self, upload_bytes: int = 0) -> None:
         """Spend budget for a task create someone else sends (the property tests), counted

@@ -4,28 +4,44 @@ Every delete the run sends (any key, any answer, the property tests' too) is log
 After each successful one, the tasks the scenarios depend on are read again; any read of a
 run's task, anywhere, reports what it saw. A task seen alive that later reads as gone,
 though no delete of the run named it (nor its index), vanished: a target failure. A task
-whose identity fields changed without a delete naming it was changed. A task that a
-*refused* delete named and that is gone is the refusing clause's business, judged by the
-test that sent the delete, so it is no finding here.
+whose documented fields changed across a delete that named neither it, its video nor its
+index was changed: identity fields at any time; a final status that did not stay (a status
+moving forward along the lifecycle is no change); ``system_metadata`` and ``updated_at``
+between two final reads. A change seen with no delete in between is no delete's doing (the
+lifecycle tests judge statuses), and ``hls`` is not compared (its URLs may be signed per read
+and its status moves on after ready). A task that a *refused* delete named and that is gone
+is the refusing clause's business, judged by the test that sent the delete.
+
+A new task may read as gone for a moment right after its create (contract.md): for
+``NEW_TASK_GRACE`` seconds, a task never seen yet that reads as gone is "not shown yet",
+neither gone nor vanished (``not_shown_yet``: the rule provisioning, the probe and the
+property tests' guard share).
 """
 
 from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
+from conformance.checks.tasks import is_date_time, parse_time, task_object_is_well_formed
+from conformance.clauses import ContractViolation
 from conformance.resources.cleanup import FINAL, is_gone
+from conformance.wire.client import answer_lost
 
-__all__ = ["Finding", "Watch"]
+__all__ = ["NEW_TASK_GRACE", "Finding", "Watch"]
 
-# Identity fields a delete of something else must leave alone. system_metadata is compared
-# only between two final reads: a target may fill it in while indexing.
+NEW_TASK_GRACE = 10.0
+"""Seconds after its create answer during which a task never seen yet may read as gone."""
+# Identity fields no delete of something else may change, at any status.
 IDENTITY = ("_id", "index_id", "video_id", "created_at")
+# Compared between two final reads only: a target fills them in while it indexes.
+SETTLED = ("system_metadata", "updated_at")
 _TASK = re.compile(r"^/tasks/([^/?#]+)$")
 _VIDEO = re.compile(r"^/indexes/([^/?#]+)/videos/([^/?#]+)$")
 _INDEX = re.compile(r"^/indexes/([^/?#]+)$")
@@ -39,10 +55,13 @@ class DeleteSent:
     target: str
     status: int
     line: str
+    lost: bool = False
+    """Its answer was lost (``wire.client.answer_lost``): it may have been carried out."""
 
     @property
     def succeeded(self) -> bool:
-        return 200 <= self.status < 300
+        """Carried out, or maybe carried out (an answer lost after a dropped connection)."""
+        return 200 <= self.status < 300 or self.lost
 
 
 @dataclass
@@ -56,10 +75,15 @@ class Watched:
     tests' tasks) are read once, at the end of the run."""
     identity: dict[str, Any] = field(default_factory=dict)
     status: str | None = None
-    metadata: Any = None
+    settled: dict[str, Any] = field(default_factory=dict)
+    """SETTLED fields (and hls) as the last final read showed them."""
+    well_formed: bool = False
+    """The last final read was a well-formed task object (TASK-SHAPE)."""
     seen_alive: bool = False
     seen_after: int = 0
     """How many deletes the log held when the task was last seen alive."""
+    tracked_at: float = field(default_factory=time.monotonic)
+    """When its create answer came (time.monotonic())."""
 
 
 @dataclass(frozen=True)
@@ -72,11 +96,18 @@ class Finding:
     deletes: tuple[str, ...]
     """The deletes the run sent between the last good sighting and this one."""
     reproduce: str | None = None
+    kind: str = "changed"
+    """vanished (gone), status (its final status did not stay) or changed (other fields)."""
 
     @property
     def vanished(self) -> bool:
         """The task is gone (a changed one is still there to be judged)."""
-        return self.what.startswith("vanished")
+        return self.kind == "vanished"
+
+    @property
+    def destroys(self) -> bool:
+        """The task can serve no status clause any more: gone, or its final status changed."""
+        return self.kind in ("vanished", "status")
 
     def sentence(self) -> str:
         who = f"task {self.task_id}" + (f" ({self.role})" if self.role else "")
@@ -116,22 +147,27 @@ class Watch:
         if method.upper() != "DELETE" or self.closed:
             return
         exchange = response.extensions.get("conformance.exchange")
-        line = f"DELETE {path} -> {response.status_code}"
+        lost = answer_lost(response)
+        line = f"DELETE {path} -> {response.status_code}" + (
+            " (sent again after its connection dropped: may have been carried out)"
+            if lost else "")
         curl = exchange.curl() if exchange is not None and hasattr(exchange, "curl") else None
-        self.deleted(path, response.status_code, line, curl)
+        self.deleted(path, response.status_code, line, curl, lost=lost)
 
-    def deleted(self, path: str, status: int, line: str, curl: str | None = None) -> None:
-        """Log one delete the run sent (``path`` below the base URL); after a successful one,
-        read every core task again."""
+    def deleted(self, path: str, status: int, line: str, curl: str | None = None, *,
+                lost: bool = False) -> None:
+        """Log one delete the run sent (``path`` below the base URL); after a successful one
+        (or one whose answer was lost), read every core task again."""
         for kind, pattern in (("task", _TASK), ("video", _VIDEO), ("index", _INDEX)):
             found = pattern.match(path.split("?", 1)[0])
             if found:
+                sent = DeleteSent(kind, found.groups()[-1], status, line, lost)
                 with self._lock:
-                    self.deletes.append(DeleteSent(kind, found.groups()[-1], status, line))
+                    self.deletes.append(sent)
                 break
         else:
             return
-        if 200 <= status < 300 and not self.closed:
+        if sent.succeeded and not self.closed:
             self.check()
 
     def close(self) -> None:
@@ -149,14 +185,26 @@ class Watch:
             if response.status_code == 200:
                 return self._alive(task, response)
             # Never seen yet and gone: a target may be slow to show a new task, unless a
-            # delete of the run came in between; then that delete took it.
+            # delete of the run came in between after the grace; then that delete took it.
             if is_gone(response) and not self.expected_gone(task_id) \
-                    and not self._named_since_seen(task) \
+                    and not self._named_since_seen(task) and not self._unseen_in_grace(task) \
                     and (task.seen_alive or len(self.deletes) > task.seen_after):
                 return self._find(task, "vanished: it reads as gone "
                                   f"({response.status_code}) though the run never deleted it",
-                                  response)
+                                  response, kind="vanished")
         return None
+
+    def not_shown_yet(self, task_id: str, response: httpx.Response) -> bool:
+        """``response`` says the task is gone, but it is a task of the run created less than
+        NEW_TASK_GRACE seconds ago and never seen since, that no delete named: a target may
+        show a new task a moment late, so it is not gone yet (read it again)."""
+        with self._lock:
+            task = self._tasks.get(task_id)
+            return task is not None and is_gone(response) and self._unseen_in_grace(task) \
+                and not self.named(task_id)
+
+    def _unseen_in_grace(self, task: Watched) -> bool:
+        return not task.seen_alive and time.monotonic() - task.tracked_at < NEW_TASK_GRACE
 
     def _alive(self, task: Watched, response: httpx.Response) -> Finding | None:
         try:
@@ -166,30 +214,50 @@ class Watch:
         if not isinstance(body, Mapping):
             return None
         finding = None
-        if task.seen_alive and not self._named_since_seen(task):
-            changed = [f"{name} went from {task.identity[name]!r} to {body.get(name)!r}"
-                       for name in IDENTITY if name in task.identity and name in body
-                       and body[name] != task.identity[name]]
-            final_now = body.get("status") in FINAL
-            if task.status in FINAL and final_now and task.metadata is not None \
-                    and "system_metadata" in body and body["system_metadata"] != task.metadata:
-                changed.append(f"system_metadata went from {task.metadata!r} to "
-                               f"{body['system_metadata']!r}")
+        if task.seen_alive and not self._named_since_seen(task) and self._deletes_since(task):
+            changed, kind = self._changes(task, body)
             if changed:
-                finding = self._find(task, "changed: " + "; ".join(changed), response)
+                finding = self._find(task, "changed: " + "; ".join(changed), response,
+                                     kind=kind)
         for name in IDENTITY:
             if body.get(name) is not None:
                 task.identity.setdefault(name, body[name])
         status = body.get("status")
         task.status = status if isinstance(status, str) else task.status
-        if status in FINAL and "system_metadata" in body:
-            task.metadata = body["system_metadata"]
+        if status in FINAL:
+            task.settled = {name: body.get(name) for name in (*SETTLED, "hls") if name in body}
+            task.well_formed = _well_formed(body, in_list=False)
         task.seen_alive = True
         task.seen_after = len(self.deletes)
         return finding
 
+    def _changes(self, task: Watched, body: Mapping[str, Any],
+                 listed: bool = False) -> tuple[list[str], str]:
+        """What differs between the task as last seen and ``body`` (a retrieve answer, or a
+        list item when ``listed``), and the finding's kind."""
+        changed = [f"{name} went from {task.identity[name]!r} to {body.get(name)!r}"
+                   for name in IDENTITY if name in task.identity and name in body
+                   and not _same(body[name], task.identity[name])]
+        kind = "changed"
+        status = body.get("status")
+        # Moving on is no change; a final status must stay. A list may lag behind retrieve,
+        # so there only a final status turned into the other one counts.
+        if task.status in FINAL and status != task.status and isinstance(status, str) and \
+                (not listed or status in FINAL):
+            changed.insert(0, f"its final status went from {task.status!r} to {status!r}")
+            kind = "status"
+        if task.status in FINAL and status in FINAL:
+            for name in SETTLED:
+                if name == "updated_at" and (listed or body.get("hls") != task.settled.get("hls")):
+                    continue  # an hls that moved on may move updated_at with it
+                if name in task.settled and name in body \
+                        and not _same(body[name], task.settled[name]):
+                    changed.append(f"{name} went from {task.settled[name]!r} to "
+                                   f"{body[name]!r} between two final reads")
+        return changed, kind
+
     def _find(self, task: Watched, what: str, response: httpx.Response,
-              key: str | None = None) -> Finding | None:
+              key: str | None = None, kind: str = "changed") -> Finding | None:
         """Keep one finding per task (or per ``key``), with the deletes since last seen."""
         key = key or task.task_id
         if key in self._found:
@@ -198,9 +266,26 @@ class Watch:
         exchange = response.extensions.get("conformance.exchange")
         finding = Finding(task.task_id, task.role, what,
                           tuple(d.line for d in self.deletes[task.seen_after:]),
-                          exchange.curl() if exchange is not None else None)
+                          exchange.curl() if exchange is not None else None, kind)
         self.findings.append(finding)
         return finding
+
+    def listed(self, task_id: str, item: Mapping[str, Any], page: httpx.Response) -> None:
+        """A list item of a run's task, read whole: it must show what retrieve last showed
+        (presence is ``missing_from_list``'s)."""
+        with self._lock:
+            task = self._tasks.get(task_id)
+            if task is None or not task.seen_alive or self._named_since_seen(task) \
+                    or not any(not self._names(d, task) for d in self.deletes):
+                return
+            # A view that renders a field off its type is a shape finding (TASK-SHAPE,
+            # LIST-SHAPE, judged on every read), not a change a delete made.
+            if not (task.well_formed and _well_formed(item, in_list=True)):
+                return
+            changed, kind = self._changes(task, item, listed=True)
+            if changed:
+                self._find(task, "shows otherwise in its index's list than in retrieve: " +
+                           "; ".join(changed), page, kind=kind)
 
     def missing_from_list(self, task_id: str, page: httpx.Response) -> Finding | None:
         """The task reads as alive but its index's list, read whole, does not show it."""
@@ -250,16 +335,32 @@ class Watch:
         with self._lock:
             return any(d.kind == "task" and d.target == task_id for d in self.deletes)
 
+    def _names(self, sent: DeleteSent, task: Watched) -> bool:
+        """The delete named the task, its video or its index."""
+        return (sent.kind == "task" and sent.target == task.task_id) or \
+            (sent.kind == "video" and sent.target == task.video_id) or \
+            (sent.kind == "index" and sent.target == task.index_id)
+
     def _named_since_seen(self, task: Watched) -> bool:
-        """A delete of the run named the task since it was last seen alive: what became of it
-        is that delete's business (a refusal that removed it fails the refusing clause)."""
-        return any(d.kind == "task" and d.target == task.task_id
-                   for d in self.deletes[task.seen_after:])
+        """A delete of the run named the task (its video, its index) since it was last seen
+        alive: what became of it is that delete's business (a refusal that removed it fails
+        the refusing clause)."""
+        return any(self._names(d, task) for d in self.deletes[task.seen_after:])
+
+    def _deletes_since(self, task: Watched) -> bool:
+        return len(self.deletes) > task.seen_after
 
     def vanished(self, task_id: str) -> Finding | None:
         """The finding that says ``task_id`` is gone, if one does."""
         with self._lock:
             return next((f for f in self.findings if f.task_id == task_id and f.vanished), None)
+
+    def destroyed(self, task_id: str) -> Finding | None:
+        """The finding that says ``task_id`` can serve no status clause any more (gone, or a
+        final status changed by another delete): tests that read it raise SubjectDestroyed
+        citing DEL-ONLY-THAT instead of judging their own clause on it."""
+        with self._lock:
+            return next((f for f in self.findings if f.task_id == task_id and f.destroys), None)
 
     def video_deleted(self, video_id: str) -> bool:
         with self._lock:
@@ -280,3 +381,19 @@ class Watch:
         successful = sum(1 for d in self.deletes if d.succeeded)
         return (f"{successful} successful deletes of {len(self.deletes)} sent, "
                 f"{len(self._tasks)} tasks watched, {self.checks} looks around")
+
+
+def _same(now: Any, before: Any) -> bool:
+    """Equal values; two date-times are equal when they name the same instant (a view may
+    write ``...00Z`` where another writes ``...00.000Z``)."""
+    if is_date_time(now) and is_date_time(before):
+        return bool(parse_time(now) == parse_time(before))
+    return bool(now == before)
+
+
+def _well_formed(body: Mapping[str, Any], *, in_list: bool) -> bool:
+    try:
+        task_object_is_well_formed(body, in_list=in_list)
+    except ContractViolation:
+        return False
+    return True

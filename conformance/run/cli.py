@@ -1,27 +1,37 @@
-"""The ``conformance`` command: run the suite, serve the emulator, clean up, compare two runs.
+"""The ``conformance`` command: run the suite, serve the emulator, clean up, compare two runs,
+render a report again.
 
-Every usage or configuration problem ends as one readable line and exit code 2; the run's
-own verdict (0, 1, 3) comes from the pytest plugin.
+Exit codes of ``run`` (the verdict's, see ``run/summary.py``): 0 conformant, 1 a clause
+failed, 2 usage or configuration error (a refused key included), 3 could not run or
+provision, 4 the tasks endpoints are gone, 5 nothing judged, 130 interrupted. Every one of
+them leaves summary.json, junit.xml and report.html saying what happened.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
 import conformance
+from conformance.resources.interrupts import INTERRUPTS
 from conformance.run import replay
-from conformance.run.report import EXIT_ENDPOINTS_GONE, VERDICTS, write_summary
-from conformance.run.startup import start
+from conformance.run.report import clear_reports
+from conformance.run.startup import start, start_failed
 from conformance.run.state import Handover
+from conformance.run.summary import (
+    EXIT_COULD_NOT_RUN,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+)
 from conformance.run.target import TargetError
 from conformance.settings import PROFILES, Settings, SettingsError, build_settings
 
-EXIT_USAGE, EXIT_COULD_NOT_RUN, EXIT_INTERRUPTED = 2, 3, 130
 RUN_SETTINGS = ("base_url", "api_key", "second_api_key", "index_id", "report_dir", "profile",
                 "seed", "deviations", "ready_video_url", "failing_video_url", "wait_timeout",
                 "time_budget", "rate", "max_tasks", "client_adapter", "live_rules")
@@ -89,6 +99,11 @@ def _parser() -> _Parser:
                          help="the traceability table in Markdown (collects the suite; needs "
                          "no target)")
     clauses.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
+    report = commands.add_parser(
+        "report", help="render report.html again from a summary.json (and junit.xml if absent)")
+    report.add_argument("summary", metavar="SUMMARY_JSON")
+    report.add_argument("--output", metavar="DIR",
+                        help="where report.html goes (default: beside the summary)")
     compare = commands.add_parser("compare", help="what changed between two summary.json")
     compare.add_argument("old", metavar="OLD_SUMMARY")
     compare.add_argument("new", metavar="NEW_SUMMARY")
@@ -122,12 +137,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cleanup(args)
         if args.command == "clauses":
             return clauses(args)
+        if args.command == "report":
+            return report(args)
         if args.command == "replay":
             return replay.command(args)
         from conformance.run.compare import compare
 
         return compare(Path(args.old), Path(args.new))
-    except (UsageError, SettingsError) as exc:
+    except UsageError as exc:
+        if argv[:1] == ["run"]:
+            usage_failed_run(argv, str(exc))
+        text = str(exc)
+        print(text if text.startswith("conformance") else f"conformance: {text}",
+              file=sys.stderr)
+        return EXIT_USAGE
+    except SettingsError as exc:
         text = str(exc)
         print(text if text.startswith("conformance") else f"conformance: {text}",
               file=sys.stderr)
@@ -140,6 +164,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
 
 
+def console_main() -> NoReturn:
+    """The ``conformance`` command itself: ``main``, then the process's exit."""
+    code = main()
+    # The run is over and its reports are written: a signal that comes while the process
+    # ends must not turn exit 130 into a kill.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
+    # Everything is on disk (reports, ledger: written whole and closed); tearing down the
+    # interpreter's objects (a run's worth of exchanges, schemathesis and hypothesis) would
+    # add most of a second of wall to every run and save nothing, so only what atexit would
+    # still flush is flushed (as mypy ends its runs).
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def _settings(args: argparse.Namespace, names: Sequence[str]) -> Settings:
     options = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
     return build_settings(options, os.environ, Path(args.config) if args.config else None)
@@ -147,34 +188,76 @@ def _settings(args: argparse.Namespace, names: Sequence[str]) -> Settings:
 
 def run(args: argparse.Namespace, passthrough: Sequence[str]) -> int:
     """Settings, the one start-up (target, preflight), then the suite in-process with the
-    started run handed over."""
+    started run handed over. Whatever ends the run, its reports say so: an earlier run's are
+    removed first."""
     import pytest
 
-    settings = _settings(args, RUN_SETTINGS)
+    INTERRUPTS.reset()
+    INTERRUPTS.install()
+    settings: Settings | None = None
+    handover: Handover | None = None
+    report_dir = _lenient_report_dir(args.report_dir)
+    notes: list[str] = []
     try:
-        started = start(settings, args.clause)
-    except TargetError as exc:
-        if exc.exit_code == EXIT_ENDPOINTS_GONE:
-            _write_gone_summary(settings, exc.message)
-        raise
-    try:
-        if started.embedded is not None:
-            print(f"target: {started.target_label}", flush=True)
-        code = pytest.main(_pytest_args(args, started.settings, passthrough),
-                           plugins=[Handover(started)])
+        try:
+            settings = _settings(args, RUN_SETTINGS)
+            report_dir = settings.report_dir
+            notes = clear_reports(report_dir, settings.run_id)
+            started = start(settings, args.clause)
+        except (SettingsError, TargetError) as exc:
+            if settings is None:
+                notes = clear_reports(report_dir, "")
+            code = exc.exit_code if isinstance(exc, TargetError) else EXIT_USAGE
+            start_failed(report_dir, code, str(exc), settings=settings, notes=notes)
+            raise
+        handover = Handover(started, notes=notes)
+        try:
+            if started.embedded is not None:
+                print(f"target: {started.target_label}", flush=True)
+            code = pytest.main(_pytest_args(args, started.settings, passthrough),
+                               plugins=[handover])
+        finally:
+            started.stop()
+        if handover.summary is not None:
+            return handover.summary.exit_code
+        # pytest ended before its session began: its own usage errors (a bad -m) are ours.
+        code = EXIT_USAGE if code == pytest.ExitCode.USAGE_ERROR else EXIT_COULD_NOT_RUN
+        start_failed(report_dir, code, f"pytest stopped before the session (pytest exit "
+                     f"code {int(pytest.ExitCode.USAGE_ERROR)}: see the console)",
+                     settings=settings, notes=notes)
+        return code
+    except KeyboardInterrupt:
+        if handover is None or handover.summary is None:
+            first = INTERRUPTS.first
+            start_failed(report_dir, EXIT_INTERRUPTED, "interrupted before any test ran; "
+                         "nothing was created", settings=settings, notes=notes,
+                         interrupted={"signal": first.signal if first else "SIGINT",
+                                      "phase": "start-up", "cleanup": "nothing to clean up"})
+        print("conformance: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     finally:
-        started.stop()
-    # pytest's own usage errors (a bad -m expression) are ours too.
-    return EXIT_USAGE if code == pytest.ExitCode.USAGE_ERROR else int(code)
+        INTERRUPTS.uninstall()
 
 
-def _write_gone_summary(settings: Settings, message: str) -> None:
-    """A run that ends before pytest starts still leaves its verdict where CI looks for it."""
-    write_summary(settings.report_dir / "summary.json", {
-        "target": settings.base_url, "suite_version": conformance.__version__,
-        "exit_code": EXIT_ENDPOINTS_GONE, "verdict": VERDICTS[EXIT_ENDPOINTS_GONE],
-        "notes": [message], "clauses": {}, "tests": [], "failed_clauses": [],
-        "settings": settings.redacted()})
+def _lenient_report_dir(given: str | None) -> Path:
+    """Where the reports go when the settings themselves are wrong."""
+    return Path(given or os.environ.get("CONFORMANCE_REPORT_DIR") or "reports")
+
+
+def usage_failed_run(argv: Sequence[str], message: str) -> None:
+    """`conformance run` with a command line it cannot parse still replaces the reports."""
+    given = None
+    for n, arg in enumerate(argv):
+        if arg == "--report-dir" and n + 1 < len(argv):
+            given = argv[n + 1]
+        elif arg.startswith("--report-dir="):
+            given = arg.partition("=")[2]
+    report_dir = _lenient_report_dir(given)
+    try:
+        notes = clear_reports(report_dir, "")
+        start_failed(report_dir, EXIT_USAGE, message, notes=notes)
+    except OSError:
+        pass  # an unwritable report directory is the usage error itself, said on the console
 
 
 def _package_dir(name: str) -> str:
@@ -208,6 +291,10 @@ def _pytest_args(args: argparse.Namespace, settings: Settings,
         # collections at the end cost a third of a second a run and judge nothing.
         *target, "-p", "conformance.run.plugin", "-p", "no:cacheprovider",
         "-p", "no:unraisableexception",
+        # The plugins the suite runs on, and no other that happens to be installed: a user's
+        # plugin (a random order, a report of its own) is not the suite's, and loading them
+        # all costs start-up time.
+        "--disable-plugin-autoload", "-p", "hypothesispytest", "-p", "schemathesis",
         # The user's working directory and its pytest configuration are not the suite's.
         "-c", str(RUN_INI), "--rootdir", str(rootdir), "--strict-markers", "-ra",
         # The suite judges with ContractViolation, not bare asserts: rewriting every module
@@ -217,8 +304,7 @@ def _pytest_args(args: argparse.Namespace, settings: Settings,
         "-W", "ignore::pytest.PytestAssertRewriteWarning",
         # xunit1 is the JUnit dialect that carries per-test properties (clause IDs).
         "-o", "junit_family=xunit1",
-        f"--junitxml={reports / 'junit.xml'}", f"--html={reports / 'report.html'}",
-        "--self-contained-html",
+        f"--junitxml={reports / 'junit.xml'}",
     ]
     if args.keyword:
         out += ["-k", args.keyword]
@@ -252,6 +338,25 @@ def clauses(args: argparse.Namespace) -> int:
     return 0
 
 
+def report(args: argparse.Namespace) -> int:
+    """report.html from a summary.json: the same page the run wrote, without transcripts."""
+    import json
+
+    from conformance.run.html import render_page
+    from conformance.run.summary import Summary
+
+    source = Path(args.summary)
+    try:
+        summary = Summary.from_json(json.loads(source.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError) as exc:
+        raise UsageError(f"cannot read {source} as a summary: {exc}") from None
+    out = Path(args.output) if args.output else source.parent
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.html").write_text(render_page(summary), encoding="utf-8")
+    print(f"wrote {out / 'report.html'}: {summary.headline} (exit code {summary.exit_code})")
+    return 0
+
+
 def cleanup(args: argparse.Namespace) -> int:
     """Remove leftovers through the public API; only what this suite created."""
     from conformance.resources.cleanup import cleanup_ledger, sweep
@@ -266,6 +371,9 @@ def cleanup(args: argparse.Namespace) -> int:
         raise UsageError("--yes only applies to --sweep")
     client = ApiClient(settings.base_url, settings.api_key, transcript=Transcript(),
                        rate=settings.effective_rate)
+    INTERRUPTS.reset()
+    INTERRUPTS.install()
+    INTERRUPTS.enter_cleanup()  # Ctrl-C: stop waiting; again: stop, the ledger keeps the rest
     try:
         if args.ledger:
             try:
@@ -286,4 +394,5 @@ def cleanup(args: argparse.Namespace) -> int:
             print("dry run: nothing deleted; pass --yes to delete the above")
         return EXIT_COULD_NOT_RUN if swept.problems else 0
     finally:
+        INTERRUPTS.uninstall()
         client.close()

@@ -29,6 +29,8 @@ class Change:
             return "newly disabled"
         if self.new == "error":
             return "newly erroring"
+        if self.new == "not-judged":
+            return "newly not judged"
         return "changed"
 
 
@@ -76,7 +78,7 @@ def compare(old_path: Path, new_path: Path, out: TextIO | None = None,
         return 0
     width = max(len(c.clause) for c in found)
     for change in found:
-        print(f"{change.kind:<15} {change.clause:<{width}}  {change.old} -> {change.new}",
+        print(f"{change.kind:<16} {change.clause:<{width}}  {change.old} -> {change.new}",
               file=out)
     regressions = [c.clause for c in found if c.kind == "newly failing"]
     if regressions:

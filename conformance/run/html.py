@@ -1,34 +1,32 @@
-"""pytest-html hooks of a run: a report that leads with the verdict.
+"""report.html: one self-contained page rendered from the run's Summary, leading with the verdict.
 
-The first screen shows the verdict banner (with the exit code), the target, what the target
-announces (deprecation, sunset), and the clause matrix with the subjects judged per clause
-and a link to each clause's tests; the run's facts and pytest-html's environment table
-follow, collapsed. Result rows carry their clauses; a harness error in a test's call is
-shown and counted as an error, a disabled test as "Disabled", a known deviation as an
-expected failure. Registered by the plugin only when pytest-html is active.
+The first screen shows the banner (the verdict, what it rests on, the exit code), the target
+and what it announces, what the run left on the target, and the clause matrix (per clause its
+outcome, the subjects judged and why some were not, a link to its tests); the tests follow,
+each with its finding, its evidence and its HTTP transcript; the run's facts, the environment
+and the settings come last, collapsed. ``conformance report SUMMARY.json`` renders the same
+page from a summary.json (without the transcripts, which summary.json does not hold).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
-import pytest
-
-from conformance.clauses import CLAUSES, Strictness
 from conformance.run.advisories import advisory_lines
-from conformance.run.outcomes import finalize, run_header
-from conformance.run.report import clause_matrix
-from conformance.run.state import run_state
-from conformance.settings import Settings
+from conformance.run.summary import Summary, TestResult
 
-__all__ = ["HtmlHooks", "verdict_phrase"]
+__all__ = ["BODY_LIMIT", "render_exchange", "render_page"]
 
-_CLASS = {0: "ok", 1: "bad", 2: "broken", 3: "broken", 4: "broken", 130: "broken"}
+BODY_LIMIT = 2000
+"""Characters of a body the report shows; the HAR file and the transcript keep more."""
+
 _STYLE = """
-#environment-header { display: none; }
-.summary__data > h2 { display: none; }
-h1#title { font-size: 15px; margin: 6px 0 0; color: #555; }
+body { font-family: Helvetica, Arial, sans-serif; font-size: 13px; margin: 12px 18px;
+  color: #222; }
+h1 { font-size: 15px; margin: 6px 0 0; color: #555; font-weight: normal; }
+h2 { font-size: 16px; margin: 18px 0 6px; }
 .cf-banner { padding: 12px 16px; border-radius: 6px; color: #fff; margin: 6px 0 8px; }
 .cf-verdict { font-size: 26px; font-weight: bold; text-transform: uppercase; }
 .cf-exit { float: right; font-size: 14px; margin-top: 8px; }
@@ -36,163 +34,171 @@ h1#title { font-size: 15px; margin: 6px 0 0; color: #555; }
 .cf-ok { background: #2e7d32; } .cf-warn { background: #b26a00; }
 .cf-bad { background: #c62828; } .cf-broken { background: #5e35b1; }
 #cf-target { font-size: 14px; margin: 4px 0; }
-.cf-advisory { color: #b26a00; font-weight: bold; margin: 2px 0; }
-#clause-matrix { border-collapse: collapse; font-size: 13px; margin: 8px 0; }
-#clause-matrix th, #clause-matrix td { border: 1px solid #ddd; padding: 3px 8px;
-  text-align: left; vertical-align: top; }
-#clause-matrix th { background: #f3f3f3; }
+.cf-advisory, .cf-left { color: #b26a00; font-weight: bold; margin: 2px 0; }
+table { border-collapse: collapse; margin: 8px 0; }
+th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: left; vertical-align: top; }
+th { background: #f3f3f3; }
 .m-failed { color: #c62828; font-weight: bold; } .m-passed { color: #2e7d32; font-weight: bold; }
-.m-error { color: #5e35b1; font-weight: bold; } .m-disabled, .m-not-run { color: #757575; }
+.m-error { color: #5e35b1; font-weight: bold; }
+.m-disabled, .m-not-run, .m-skipped { color: #757575; }
+.m-not-judged { color: #b26a00; font-weight: bold; }
 .m-expected-failure { color: #6a1b9a; font-weight: bold; }
-.cf-partial { color: #b26a00; font-style: italic; }
+.cf-partial, .cf-unjudged { color: #b26a00; font-style: italic; }
+pre { white-space: pre-wrap; overflow-wrap: anywhere; margin: 4px 0; background: #f7f7f7;
+  padding: 6px; max-width: 100%; }
+details { margin: 4px 0; } details > summary { cursor: pointer; }
 details.cf-more { margin: 8px 0 12px; font-size: 12px; }
-details.cf-more > summary { cursor: pointer; font-size: 14px; font-weight: bold; }
-td.col-result[data-label] { font-size: 0; }
-td.col-result[data-label]::before { content: attr(data-label); font-size: 12px; }
-tbody.results-table-row:target { outline: 2px solid #1565c0; }
+details.cf-more > summary { font-size: 14px; font-weight: bold; }
+tbody.cf-test:target { outline: 2px solid #1565c0; }
 """
-# pytest-html's script finds #environment by id and its header must stay in the page (the
-# script binds to it); only the table moves into the collapsed section.
-_SCRIPT = ("<script>(function(){var s=document.getElementById('cf-env-slot'),"
-           "t=document.getElementById('environment');"
-           "if(s&&t){s.appendChild(t);t.classList.remove('hidden');}})();</script>")
+_STYLE_OF = {0: "ok", 1: "bad"}
+TRANSCRIPT_LIMIT = 200
+"""Exchanges shown per test; property tests send hundreds and would bloat the page."""
 
 
-def verdict_phrase(summary: dict[str, Any]) -> str:
-    """The verdict as a reader wants it: with the disabled clauses and known deviations."""
-    verdict = str(summary.get("verdict", "unknown"))
-    if summary.get("exit_code") != 0:
-        return verdict
-    clauses = [c for cid, c in summary.get("clauses", {}).items()
-               if CLAUSES[cid].strictness is not Strictness.ADVISORY]  # RATE-LIMIT: no 429 seen
-    disabled = sum(1 for c in clauses if c.get("outcome") == "disabled")
-    excused = sum(1 for c in clauses if c.get("outcome") == "expected-failure")
-    extra = [f"{n} clause{'s' if n != 1 else ''} {what}"
-             for n, what in ((disabled, "disabled"), (excused, "a known deviation"))
-             if n]
-    return f"{verdict} with {' and '.join(extra)}" if extra else verdict
+def render_page(summary: Summary,
+                transcripts: Mapping[str, Sequence[dict[str, Any]]] | None = None) -> str:
+    """The whole page; ``transcripts``: per test ID, its exchanges (``report.exchange_view``)."""
+    title = f"{summary.verdict}: {summary.target}"
+    body = [
+        f"<h1 id=\"title\">Conformance report: {escape(summary.target)}</h1>",
+        _banner(summary),
+        f'<p id="cf-target">Target: <b>{escape(summary.target)}</b> &nbsp; profile '
+        f"{escape(str(summary.profile))}, seed {escape(str(summary.seed))}, run "
+        f"{escape(str(summary.run_id))}, {escape(summary.mode)}</p>",
+        *(f'<p class="cf-advisory">{escape(line)}</p>'
+          for line in advisory_lines(summary.advisories or {})),
+        *(f'<p class="cf-left">{escape(line)}</p>' for line in summary.leftovers.lines()),
+        _matrix(summary),
+        _tests(summary, transcripts),
+        _more(summary),
+    ]
+    return ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+            f"<title>{escape(title)}</title><style>{_STYLE}</style></head><body>"
+            + "\n".join(body) + "</body></html>\n")
 
 
-class HtmlHooks:
-    """See the module docstring."""
-
-    def __init__(self, config: pytest.Config) -> None:
-        self.config = config
-        self.metadata: dict[str, Any] = {}
-        self.report_data: Any = None
-        self.moved_to_error = 0
-        self.skips: list[str] = []
-
-    def pytest_sessionstart(self) -> None:
-        # Before pytest-html (trylast) copies the metadata into its environment table.
-        try:
-            from pytest_metadata.plugin import metadata_key
-        except ImportError:
-            return
-        self.metadata = self.config.stash.get(metadata_key, {})
-        header = run_header(run_state(self.config))
-        self.metadata.update({k.replace("_", " ").capitalize(): v for k, v in header.items()})
-
-    def pytest_html_report_title(self, report: Any) -> None:
-        # pytest-html's report data: its title and counters are read when it renders.
-        self.report_data = report
-        report.title = f"Conformance report: {run_header(run_state(self.config))['target']}"
-
-    def pytest_html_results_table_header(self, cells: list[str]) -> None:
-        cells.insert(2, '<th class="sortable" data-column-type="clauses">Clauses</th>')
-
-    def pytest_html_results_table_row(self, report: Any, cells: list[str]) -> None:
-        record = run_state(self.config).records.get(report.nodeid)
-        clauses = ", ".join(record.clauses) if record is not None else ""
-        cells.insert(2, f'<td class="col-clauses">{escape(clauses)}</td>')
-        # The cell's text is what pytest-html filters on: a new label goes in data-label.
-        if getattr(report, "conformance_error", False) and report.when == "call":
-            cells[0] = '<td class="col-result">Error</td>'
-            self.moved_to_error += 1
-        elif hasattr(report, "wasxfail") and report.skipped:
-            cells[0] = '<td class="col-result" data-label="Expected failure">XFailed</td>'
-        elif report.skipped:
-            reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else ""
-            disabled = str(reason).removeprefix("Skipped: ").startswith("disabled:")
-            self.skips.append("disabled" if disabled else "skipped")
-            if disabled:
-                cells[0] = '<td class="col-result" data-label="Disabled">Skipped</td>'
-
-    def pytest_html_results_summary(self, prefix: list[str], session: pytest.Session) -> None:
-        summary = finalize(session)
-        if summary is None:
-            return
-        state = run_state(self.config)
-        self._relabel()
-        code = int(summary.get("exit_code", 3))
-        phrase = verdict_phrase(summary)
-        style = "warn" if code == 0 and phrase != summary.get("verdict") else _CLASS.get(
-            code, "broken")
-        counts = ", ".join(f"{n} {o}" for o, n in summary["counts"].items() if n)
-        failed = summary.get("failed_clauses") or []
-        detail = (f"failed clauses: {', '.join(failed)} | " if failed else "") + counts
-        if self.report_data is not None:
-            self.report_data.title = f"{phrase}: {state.target_label}"
-        matrix = clause_matrix(list(state.records.values()))
-        prefix += [
-            f'<div id="cf-banner" class="cf-banner cf-{style}"><span class="cf-verdict">'
-            f'{escape(phrase)}</span><span class="cf-exit">exit code {code}</span>'
-            f'<div class="cf-detail">{escape(detail)}</div></div>',
-            f'<p id="cf-target">Target: <b>{escape(state.target_label)}</b> &nbsp; profile '
-            f'{escape(str(summary.get("profile")))}, seed {escape(str(summary.get("seed")))}, '
-            f'run {escape(str(summary.get("run_id")))}</p>',
-            *(f'<p class="cf-advisory">{escape(line)}</p>'
-              for line in advisory_lines(summary.get("advisories") or {})),
-            _matrix(matrix, summary),
-            _more(state.notes, summary, state.settings),
-            f"<style>{_STYLE}</style>", _SCRIPT,
-        ]
-
-    def _relabel(self) -> None:
-        data = self.report_data
-        if data is None:
-            return
-        outcomes = data.outcomes
-        outcomes["failed"]["value"] -= self.moved_to_error
-        outcomes["error"]["value"] += self.moved_to_error
-        disabled = self.skips.count("disabled")
-        if disabled and disabled == len(self.skips):
-            outcomes["skipped"]["label"] = "Disabled"
-        elif disabled:
-            outcomes["skipped"]["label"] = f"Skipped ({disabled} disabled)"
-        outcomes["xfailed"]["label"] = "Expected failures"
+def _banner(summary: Summary) -> str:
+    code = summary.exit_code
+    qualified = code == 0 and any(u["outcome"] != "disabled" or u["clause"] != "RATE-LIMIT"
+                                  for u in summary.unjudged)
+    style = "warn" if qualified else _STYLE_OF.get(code, "broken")
+    verdict, _, rest = summary.headline.partition(": ")
+    counts = ", ".join(f"{n} {o}" for o, n in summary.counts.items() if n)
+    details = [rest, counts, *summary.problems[:5]]
+    if summary.unjudged:
+        details.append("not judged: " + "; ".join(
+            f"{u['clause']} ({u['outcome']}): {u['why']}" for u in summary.unjudged))
+    return (f'<div id="cf-banner" class="cf-banner cf-{style}"><span class="cf-verdict">'
+            f'{escape(verdict)}</span><span class="cf-exit">exit code {code}</span>'
+            + "".join(f'<div class="cf-detail">{escape(d)}</div>' for d in details if d)
+            + "</div>")
 
 
-def _matrix(rows: list[Any], summary: dict[str, Any]) -> str:
-    clauses = summary.get("clauses", {})
-    body = []
-    for row in rows:
-        entry = clauses.get(row.clause_id, {})
-        subjects = [escape(s) for s in entry.get("subjects_judged", ())]
+def _matrix(summary: Summary) -> str:
+    rows = []
+    for row in summary.clauses:
+        subjects = [escape(s) for s in row.subjects_judged]
         subjects += [f'<span class="cf-partial">partially judged: {escape(p)}</span>'
-                     for p in entry.get("partially_judged", ())]
+                     for p in row.partially_judged]
+        subjects += [f'<span class="cf-unjudged">not judged: {escape(p)}</span>'
+                     for p in row.not_judged]
         tests = row.tests
-        link = (f'<a href="#{escape(tests[0], quote=True)}">{len(tests)} '
+        link = (f'<a href="#{escape(_anchor(tests[0]), quote=True)}">{len(tests)} '
                 f'test{"s" if len(tests) != 1 else ""}</a>' if tests else "none")
-        body.append(
-            f"<tr><td><b>{escape(row.clause_id)}</b></td>"
-            f"<td>{escape(CLAUSES[row.clause_id].sentence)}</td>"
+        rows.append(
+            f"<tr><td><b>{escape(row.clause_id)}</b></td><td>{escape(row.sentence)}</td>"
             f'<td class="m-{escape(row.outcome)}">{escape(row.outcome)}</td>'
             f"<td>{'<br>'.join(subjects)}</td><td>{link}</td>"
             f"<td>{escape(row.strictness)}, {escape(row.source)}</td></tr>")
-    return ('<table id="clause-matrix"><thead><tr><th>Clause</th><th>Sentence</th>'
+    return (f"<h2>Clauses: {summary.clauses_judged} of {summary.clauses_total} judged</h2>"
+            '<table id="clause-matrix"><thead><tr><th>Clause</th><th>Sentence</th>'
             "<th>Outcome</th><th>Subjects judged</th><th>Tests</th><th>Strictness, source"
-            f"</th></tr></thead><tbody>{''.join(body)}</tbody></table>")
+            f"</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
 
 
-def _more(notes: list[str], summary: dict[str, Any], settings: Settings) -> str:
-    facts = [*notes, f"requests sent: {summary.get('requests')}, 429s waited out: "
-             f"{summary.get('rate_limited')}, tasks created: {summary.get('tasks_created')}, "
-             f"wall {summary.get('duration_s', 0):.0f} s"]
-    facts += [f"cleanup problem: {p}" for p in summary.get("cleanup_problems", ())]
-    settings_rows = "".join(f"<tr><td>{escape(k)}</td><td>{escape(str(v))}</td></tr>"
-                            for k, v in settings.redacted().items())
+def _tests(summary: Summary,
+           transcripts: Mapping[str, Sequence[dict[str, Any]]] | None) -> str:
+    order = {"failed": 0, "error": 1, "not-judged": 2, "expected-failure": 3}
+    shown = sorted(summary.tests, key=lambda t: order.get(t.outcome, 9))
+    rows = "".join(_test(t, (transcripts or {}).get(t.nodeid, ())) for t in shown)
+    note = "" if transcripts is not None else (
+        "<p>Rendered from summary.json: the HTTP transcripts are not part of it.</p>")
+    return (f"<h2>Tests</h2>{note}<table id=\"results-table\"><thead><tr><th>Outcome</th>"
+            "<th>Test</th><th>Clauses</th><th>Duration</th></tr></thead>"
+            f"{rows}</table>")
+
+
+def _test(test: TestResult, exchanges: Sequence[dict[str, Any]]) -> str:
+    label = test.outcome.replace("-", " ").capitalize()
+    parts = []
+    if test.message:
+        parts.append(f"<pre>{escape(test.message)}</pre>")
+    if test.violated:
+        parts.append(f"<p><b>Violated:</b> {escape(', '.join(test.violated))}</p>")
+    if test.reproduce and "\n" in test.reproduce:  # a script: set-up steps included
+        lines = test.reproduce.count("\n") + 1
+        parts.append(f"<details><summary><b>Reproduce</b> ({lines} lines, keys from the "
+                     f"environment)</summary><pre>{escape(test.reproduce)}</pre></details>")
+    elif test.reproduce:
+        parts.append(f"<p><b>Reproduce:</b></p><pre>{escape(test.reproduce)}</pre>")
+    if test.evidence:
+        parts.append("<p><b>Evidence</b> (the exchanges the finding rests on, set-up "
+                     "included):</p><pre>"
+                     + escape("\n\n".join(
+                         (f"{e['finding']}: " if e.get("finding") else "") + render_exchange(e)
+                         for e in test.evidence)) + "</pre>")
+    if exchanges:
+        kept = list(exchanges)[-TRANSCRIPT_LIMIT:]
+        text = "\n\n".join(render_exchange(e) for e in kept)
+        parts.append(f"<details><summary>HTTP transcript ({len(kept)} of {len(exchanges)} "
+                     f"exchanges)</summary><pre>{escape(text)}</pre></details>")
+    detail = (f'<tr><td colspan="4">{"".join(parts)}</td></tr>' if parts else "")
+    return (f'<tbody class="cf-test" id="{escape(_anchor(test.nodeid), quote=True)}"><tr>'
+            f'<td class="m-{escape(test.outcome)}">{escape(label)}</td>'
+            f"<td>{escape(test.nodeid)}</td><td>{escape(', '.join(test.clauses))}</td>"
+            f"<td>{test.duration_s:.2f} s</td></tr>{detail}</tbody>")
+
+
+def _more(summary: Summary) -> str:
+    facts = [*summary.notes, f"requests sent: {summary.requests}, 429s waited out: "
+             f"{summary.rate_limited}, tasks created: {summary.tasks_created}, wall "
+             f"{summary.duration_s:.0f} s, started {summary.started_at}"]
+    facts += [f"cleanup problem: {p}" for p in summary.cleanup_problems]
+    if summary.interrupted:
+        facts.append(f"interrupted: {summary.interrupted}")
+
+    def table(rows: Mapping[str, Any], ident: str) -> str:
+        cells = "".join(f"<tr><td>{escape(str(k))}</td><td>{escape(str(v))}</td></tr>"
+                        for k, v in rows.items())
+        return f'<table id="{ident}">{cells}</table>'
+
     return ('<details class="cf-more"><summary>Run, environment and settings</summary>'
             + "".join(f"<p>{escape(line)}</p>" for line in facts)
-            + '<div id="cf-env-slot"></div><h3>Settings</h3>'
-            f'<table class="cf-settings">{settings_rows}</table></details>')
+            + "<h3>Environment</h3>" + table(summary.environment, "environment")
+            + "<h3>Settings</h3>" + table(summary.settings, "cf-settings") + "</details>")
+
+
+def _anchor(nodeid: str) -> str:
+    return "test-" + "".join(c if c.isalnum() or c in "-_." else "_" for c in nodeid)
+
+
+def render_exchange(view: Mapping[str, Any]) -> str:
+    """One exchange as text: request line, headers, bodies shortened."""
+    status = view.get("status")
+    key = view.get("key_label")
+    lines = [f"{view.get('method', '?')} {view.get('url', '?')} -> "
+             f"{status if status is not None else 'no answer'}"
+             + (f"  (key: {key})" if key else "")]
+    for label in ("request_headers", "request_body", "response_headers", "response_body"):
+        value = view.get(label)
+        if value in (None, "", {}):
+            continue
+        text = "\n".join(f"  {k}: {v}" for k, v in value.items()) if isinstance(value, dict) \
+            else f"  {value}"
+        if len(text) > BODY_LIMIT:
+            text = text[:BODY_LIMIT] + f" ... ({len(text) - BODY_LIMIT} more characters)"
+        lines.append(f"{label.replace('_', ' ')}:\n{text}")
+    if view.get("error"):
+        lines.append(f"error: {view['error']}")
+    return "\n".join(lines)

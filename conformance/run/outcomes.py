@@ -1,33 +1,105 @@
-"""Outcome bookkeeping of one run: how each test phase is judged, the exit code, summary.json.
+"""Outcome bookkeeping of one run: each test phase judged into its record, and at the end the
+one Summary (``verdict.summarize``) written into every report.
 
-The pytest hooks in ``plugin.py`` feed this module with the run's ``state``; ``report.py``
-renders what it keeps.
+The pytest hooks in ``plugin.py`` feed this module with the run's ``state``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import platform
 import time
+from dataclasses import replace
+from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from conformance import __version__
 from conformance.clauses import ContractViolation
+from conformance.resources.errors import ProvisioningError, SubjectDestroyed
+from conformance.resources.interrupts import INTERRUPTS
+from conformance.resources.ledger import Ledger
 from conformance.run.advisories import advisories
-from conformance.run.report import (
-    VERDICTS,
-    CaseRecord,
-    ClauseRow,
-    build_summary,
-    clause_matrix,
-    exit_code,
-    write_summary,
-)
-from conformance.run.state import STATE_KEY, RunState, violation_clauses
+from conformance.run.findings import FINDINGS_KEY
+from conformance.run.report import exchange_view, write_reports
+from conformance.run.state import STATE_KEY, RunState, TimeBudgetSpent, violation_clauses
+from conformance.run.summary import CaseRecord, Leftovers, Summary
+from conformance.run.verdict import RunFacts, summarize
 
-__all__ = ["finalize", "finding_text", "judge", "run_code", "run_header", "run_summary",
-           "skip_reason"]
+__all__ = ["finalize", "finding_text", "judge", "leftovers", "run_header", "skip_reason",
+           "words"]
+
+_LIBRARIES = ("pytest", "schemathesis", "hypothesis", "httpx", "twelvelabs")
+
+
+def judge(state: RunState, item: pytest.Item, call: pytest.CallInfo[None],
+          report: pytest.TestReport, record: CaseRecord) -> None:
+    """Classify one phase's report into the test's record (outcome, words, evidence)."""
+    if report.passed:
+        if report.when == "call" and record.outcome == "not-run":
+            record.outcome = "passed"
+        return
+    if report.skipped:
+        if record.outcome == "not-run":
+            if hasattr(report, "wasxfail"):
+                record.outcome = "expected-failure"
+            else:
+                reason = skip_reason(report)
+                kind, _, why = reason.partition(": ")
+                record.outcome = kind if kind in ("disabled", "not judged") else "skipped"
+                record.outcome = record.outcome.replace(" ", "-")
+                record.message = reason
+                record.why = why if record.outcome != "skipped" else reason
+        return
+    exc = call.excinfo.value if call.excinfo is not None else None
+    clauses = violation_clauses(exc) if exc is not None else []
+    if not clauses:
+        report.conformance_error = True  # type: ignore[attr-defined]
+        if record.outcome != "failed":
+            record.outcome = "error"
+            record.why = words(exc) if exc is not None else _first(str(report.longrepr))
+            record.message = record.why
+            if isinstance(exc, SubjectDestroyed):
+                record.stopped_by = exc.clause_id
+        return
+    report.conformance_violation = True  # type: ignore[attr-defined]
+    base_url = state.settings.base_url or ""
+    for cid in clauses:
+        if cid not in record.violated:
+            record.violated.append(cid)
+            item.user_properties.append(("violated_clause", cid))
+        entry = state.deviations.match(cid, base_url, dt.date.today())
+        if entry is not None:
+            record.excused[cid] = entry.reason
+    assert exc is not None
+    record.message = state.redactor.scrub(finding_text(exc))
+    record.reproduce = _reproduce(exc)
+    record.evidence = [exchange_view(e) for e in _evidence(exc)]
+    if all(cid in record.excused for cid in clauses):
+        report.outcome = "skipped"
+        report.wasxfail = "; ".join(
+            f"known deviation {cid}: {record.excused[cid]}" for cid in clauses)
+        if record.outcome in ("not-run", "passed"):
+            record.outcome = "expected-failure"
+    else:
+        record.outcome = "failed"
+
+
+def words(exc: BaseException) -> str:
+    """A harness error as a sentence: the suite's own errors by their message, anything else
+    (a defect or a library's error) with its type, so it can be looked up."""
+    text = _first(str(exc))
+    if isinstance(exc, (ProvisioningError, TimeBudgetSpent)) and text:
+        return text
+    name = type(exc).__name__
+    return f"{name}: {text}" if text else name
+
+
+def _first(text: str) -> str:
+    lines = text.strip().splitlines()
+    return lines[0] if lines else ""
 
 
 def _reproduce(exc: BaseException) -> str | None:
@@ -38,49 +110,11 @@ def _reproduce(exc: BaseException) -> str | None:
     return None
 
 
-def judge(state: RunState, item: pytest.Item, call: pytest.CallInfo[None],
-          report: pytest.TestReport, record: CaseRecord) -> str | None:
-    """Classify one phase's report into the run's outcomes; returns a reproduce line."""
-    if report.passed:
-        if report.when == "call" and record.outcome == "not-run":
-            record.outcome = "passed"
-        return None
-    if report.skipped:
-        if record.outcome == "not-run":
-            if hasattr(report, "wasxfail"):
-                record.outcome = "expected-failure"
-            else:
-                reason = skip_reason(report)
-                record.outcome = "disabled" if reason.startswith("disabled:") else "skipped"
-                record.message = reason
-        return None
-    exc = call.excinfo.value if call.excinfo is not None else None
-    clauses = violation_clauses(exc) if exc is not None else []
-    if not clauses:
-        report.conformance_error = True  # type: ignore[attr-defined]
-        if record.outcome != "failed":
-            record.outcome = "error"
-            record.message = _first_line(exc) if exc is not None else str(report.longrepr)
-        return None
-    report.conformance_violation = True  # type: ignore[attr-defined]
-    base_url = state.settings.base_url or ""
-    for cid in clauses:
-        if cid not in record.violated:
-            record.violated.append(cid)
-            item.user_properties.append(("violated_clause", cid))
-        entry = state.deviations.match(cid, base_url, dt.date.today())
-        if entry is not None:
-            record.excused[cid] = entry.reason
-    record.message = _first_line(exc)
-    if all(cid in record.excused for cid in clauses):
-        report.outcome = "skipped"
-        report.wasxfail = "; ".join(
-            f"known deviation {cid}: {record.excused[cid]}" for cid in clauses)
-        if record.outcome in ("not-run", "passed"):
-            record.outcome = "expected-failure"
-    else:
-        record.outcome = "failed"
-    return _reproduce(exc) if exc is not None else None
+def _evidence(exc: BaseException) -> list[Any]:
+    found = list(getattr(exc, "evidence", None) or ())
+    if isinstance(exc, BaseExceptionGroup):
+        found += [e for sub in exc.exceptions for e in _evidence(sub)]
+    return found
 
 
 def finding_text(exc: BaseException) -> str:
@@ -108,31 +142,8 @@ def skip_reason(report: pytest.TestReport) -> str:
     return str(report.longrepr or "")
 
 
-def _first_line(exc: BaseException | None) -> str:
-    text = str(exc).strip().splitlines() if exc is not None else []
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
-
-
-def run_code(state: RunState, matrix: list[ClauseRow], status: int) -> int:
-    """The run's exit code from its clause matrix and pytest's own status; notes say why."""
-    records = list(state.records.values())
-    code = exit_code(matrix, records)
-    if state.interrupted:
-        code = 130
-        state.notes.append("interrupted: cleanup ran, the verdict is incomplete")
-    elif status == pytest.ExitCode.NO_TESTS_COLLECTED:
-        code = 3
-        state.notes.append("nothing ran: no tests were collected or selected")
-    elif status == pytest.ExitCode.USAGE_ERROR:
-        code = 2
-    elif status in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR) and code == 0:
-        code = 3
-        state.notes.append("the suite could not run: errors during collection")
-    return code
-
-
 def run_header(state: RunState) -> dict[str, Any]:
-    """What identifies a run: target, versions, profile, seed, budget."""
+    """What identifies a run: target, versions, profile, seed, budget, environment."""
     settings = state.settings
     return {
         "target": state.target_label,
@@ -141,54 +152,169 @@ def run_header(state: RunState) -> dict[str, Any]:
         "profile": settings.profile.name,
         "seed": settings.effective_seed,
         "run_id": settings.run_id,
+        "started_at": state.started_at,
         "budget": {"tasks": settings.task_budget, "upload_bytes": settings.upload_budget},
+        "environment": environment(),
     }
+
+
+def environment() -> dict[str, str]:
+    found = {"python": platform.python_version(), "platform": platform.platform()}
+    for name in _LIBRARIES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    return found
 
 
 def _spec_digest() -> str:
     try:
         from conformance.spec import spec_digest
-    except ImportError:
-        return "unavailable"
-    try:
+
         return str(spec_digest())
     except Exception as exc:  # a broken spec file must not stop the report
         return f"unavailable ({type(exc).__name__})"
 
 
-def run_summary(state: RunState, matrix: list[ClauseRow], code: int) -> dict[str, Any]:
-    """summary.json of the run: header, counts, clauses, tests, spend, deviations, notes."""
+def leftovers(settings_dir: Path, run_id: str, base_url: str | None,
+              embedded: bool) -> Leftovers:
+    """What the run's ledger still lists, and the one command that removes it."""
+    path = settings_dir / "ledger.json"
+    if not path.is_file():
+        return Leftovers()
+    try:
+        ledger = Ledger.load(path)
+    except ProvisioningError as exc:
+        return Leftovers(ledger=str(path), note=f"the ledger cannot be read: {exc}")
+    if ledger.run_id != run_id:
+        return Leftovers()
+    left = ledger.remaining()
+    if not left:
+        return Leftovers(ledger=str(path))
+    if embedded:
+        return Leftovers(ledger=str(path), note=f"{len(left)} resource(s) the run made were "
+                         "left on the embedded emulator, which stopped with the run: nothing "
+                         "is left anywhere")
+    items = tuple({"kind": e.kind, "id": e.id, "parents": dict(e.parents), "state": e.state,
+                   **({"status": e.status} if e.status else {})} for e in left)
+    return Leftovers(items, str(path), f"conformance cleanup --ledger {path} --base-url "
+                     f"{base_url} (the key from $TWELVELABS_API_KEY)")
+
+
+def finalize(session: pytest.Session) -> Summary | None:
+    """Judge the run once: the Summary, every report written from it, the exit code."""
+    state = session.config.stash.get(STATE_KEY, None)
+    if state is None:
+        return None
+    if state.summary is not None:
+        return state.summary
+    INTERRUPTS.enter_reports()
+    _attach_findings(session.config, state)
+    settings = state.settings
+    status = int(session.exitstatus)
+    left = leftovers(settings.report_dir, settings.run_id, settings.base_url, state.on_embedded)
+    problems = list(state.collection_errors)
+    if status == pytest.ExitCode.INTERNAL_ERROR:
+        problems.append("pytest met an internal error (see the console)")
+    elif status == pytest.ExitCode.INTERRUPTED and not problems and not _interrupted(state):
+        problems.append("the session was stopped before its tests ran")
+    scrub = state.redactor.scrub
+    facts = RunFacts(
+        header=run_header(state), records=list(state.records.values()),
+        judged=state.subjects.judged, partial=state.subjects.partial,
+        unjudged=state.subjects.unjudged, problems=[scrub(p) for p in problems],
+        usage_error=status == pytest.ExitCode.USAGE_ERROR,
+        interrupted=_interruption(state, left), leftovers=left, mode=state.mode,
+        pytest_status=status,
+        extra={"duration_s": round(time.monotonic() - state.started, 3),
+               "spend": _spend(state.provisioner),
+               "tasks_created": _spend(state.provisioner).get("tasks"),
+               "rate_limited": state.total_rate_limited(),
+               "requests": state.total_requests(),
+               "advisories": advisories(state.transcript.since(0)),
+               "cleanup_problems": tuple(scrub(p) for p in state.cleanup_problems),
+               "notes": tuple(scrub(n) for n in state.notes),
+               "settings": settings.redacted()})
+    summary = summarize(facts)
+    summary = replace(summary, deviations=_deviations(state, summary))
+    state.summary = summary
+    xml = getattr(session.config.option, "xmlpath", None)
+    write_reports(summary, settings.report_dir, transcripts=_transcripts(state),
+                  junit=Path(xml) if xml else None)
+    session.exitstatus = summary.exit_code
+    return summary
+
+
+def _attach_findings(config: pytest.Config, state: RunState) -> None:
+    """Each finding's evidence (the exchanges its verdict rests on) and reproduction, on the
+    record of the test that found it: the report shows them under its failure."""
+    found = config.stash.get(FINDINGS_KEY, None)
+    if found is None:
+        return
+    items = state.transcript.since(0)
+    replaced: set[str] = set()
+    for finding in found.items:
+        record = state.records.get(finding.test)
+        if record is None:
+            continue
+        if finding.test not in replaced:  # the findings hold what the exception held, and more
+            replaced.add(finding.test)
+            record.evidence = []
+        record.evidence += [{**exchange_view(items[step.position]),
+                             "finding": f"{finding.id} [{finding.clause}]"}
+                            for step in finding.evidence
+                            if step.position is not None and step.position < len(items)]
+        if finding.script:
+            scripts = [] if record.reproduce is None else [record.reproduce]
+            record.reproduce = "\n\n".join([*scripts, finding.script])
+
+
+def _interrupted(state: RunState) -> bool:
+    return state.interrupted or bool(INTERRUPTS.received)
+
+
+def _interruption(state: RunState, left: Leftovers) -> dict[str, Any] | None:
+    if not _interrupted(state):
+        return None
+    first = INTERRUPTS.first
+    if left.items:
+        how = ("stopped by a second signal" if INTERRUPTS.stop else
+               "did not wait for unfinished tasks (a signal asked it to hurry)"
+               if INTERRUPTS.hurry else "incomplete")
+        cleanup = f"cleanup {how}: left {left.line()}"
+    else:
+        cleanup = "cleanup completed, nothing left"
+    return {"signal": first.signal if first else "SIGINT",
+            "phase": first.phase if first else "tests",
+            "where": first.where if first else "",
+            "signals": max(1, len(INTERRUPTS.received)), "cleanup": cleanup}
+
+
+def _transcripts(state: RunState) -> dict[str, list[dict[str, Any]]]:
+    everything = state.transcript.since(0)
+    return {nodeid: [exchange_view(e) for e in everything[start:end]]
+            for nodeid, record in state.records.items()
+            for start, end in [record.exchanges] if end > start}
+
+
+def _deviations(state: RunState, summary: Summary) -> dict[str, Any]:
     records = list(state.records.values())
-    settings, base_url = state.settings, state.settings.base_url or ""
+    base_url = state.settings.base_url or ""
     today = dt.date.today()
-    outcomes = {row.clause_id: row.outcome for row in matrix}
+    passed = {c.clause_id for c in summary.clauses if c.outcome == "passed"}
     aimed = state.deviations.for_target(base_url)
-    entry = lambda d: {"clause": d.clause, "reason": d.reason,  # noqa: E731
-                       "expires": d.expires.isoformat() if d.expires else None}
-    deviations = {
+
+    def entry(d: Any) -> dict[str, Any]:
+        return {"clause": d.clause, "reason": d.reason,
+                "expires": d.expires.isoformat() if d.expires else None}
+
+    return {
         "applied": [{"test": r.nodeid, "clause": c, "reason": why}
                     for r in records for c, why in r.excused.items()],
-        "removable": [entry(d) for d in aimed
-                      if not d.expired(today) and outcomes.get(d.clause) == "passed"],
+        "removable": [entry(d) for d in aimed if not d.expired(today) and d.clause in passed],
         "expired": [entry(d) for d in aimed if d.expired(today)],
     }
-    header = {**run_header(state), "started_at": state.started_at, "exit_code": code,
-              "verdict": VERDICTS.get(code, "unknown")}
-    extra = {
-        "duration_s": round(time.monotonic() - state.started, 3),
-        "spend": _spend(state.provisioner),
-        "rate_limited": state.total_rate_limited(),
-        "requests": state.total_requests(),
-        "advisories": advisories(state.transcript.since(0)),
-        "deviations": deviations,
-        "cleanup_problems": [state.redactor.scrub(p) for p in state.cleanup_problems],
-        "notes": [state.redactor.scrub(n) for n in state.notes],
-        "settings": settings.redacted(),
-    }
-    summary = build_summary(records=records, matrix=matrix, header=header, extra=extra,
-                            subjects=state.subjects.judged, partial=state.subjects.partial)
-    summary["tasks_created"] = summary["spend"].get("tasks")
-    return summary
 
 
 def _spend(provisioner: Any) -> dict[str, Any]:
@@ -197,18 +323,3 @@ def _spend(provisioner: Any) -> dict[str, Any]:
         return {"tasks": 0, "upload_bytes": 0}
     return {"tasks": getattr(provisioner, "tasks_created", None),
             "upload_bytes": getattr(provisioner, "bytes_uploaded", None)}
-
-
-def finalize(session: pytest.Session) -> dict[str, Any] | None:
-    """Judge the run once: clause matrix, summary.json, exit code into session.exitstatus."""
-    state = session.config.stash.get(STATE_KEY, None)
-    if state is None:
-        return None
-    if state.summary is not None:
-        return state.summary
-    matrix = clause_matrix(list(state.records.values()))
-    code = run_code(state, matrix, int(session.exitstatus))
-    state.summary = run_summary(state, matrix, code)
-    write_summary(state.settings.report_dir / "summary.json", state.summary)
-    session.exitstatus = code
-    return state.summary

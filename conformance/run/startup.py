@@ -8,15 +8,22 @@ given) and preflighted. Every problem is a ``SettingsError`` (exit 2) or a ``Tar
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
+from conformance import __version__
 from conformance.clauses import CLAUSES
 from conformance.run.deviations import Deviations, load_deviations
+from conformance.run.report import write_reports
+from conformance.run.summary import Summary
 from conformance.run.target import EmbeddedTarget, attach_embedded, preflight
+from conformance.run.verdict import not_started
 from conformance.settings import Settings, SettingsError
 
-__all__ = ["Started", "check_client_adapter", "start"]
+__all__ = ["Started", "check_client_adapter", "start", "start_failed"]
 
 
 @dataclass
@@ -68,3 +75,25 @@ def check_client_adapter(settings: Settings) -> None:
         load_factory(settings.client_adapter)
     except AdapterError as exc:
         raise SettingsError(str(exc)) from None
+
+
+def start_failed(report_dir: Path, code: int, message: str, *, settings: Settings | None = None,
+                 mode: str = "conformance run", notes: Iterable[str] = (),
+                 interrupted: dict[str, Any] | None = None) -> Summary:
+    """A run that ended before its first test still leaves its reports (summary.json,
+    junit.xml, report.html) saying what happened; returns their summary."""
+    from conformance.run.outcomes import environment
+
+    header: dict[str, Any] = {
+        "target": (settings.base_url or "embedded emulator") if settings else "(not known)",
+        "suite_version": __version__, "environment": environment(),
+        "started_at": dt.datetime.now(dt.UTC).isoformat()}
+    extra: dict[str, Any] = {"notes": tuple(notes)}
+    if settings is not None:
+        header.update(run_id=settings.run_id, profile=settings.profile.name,
+                      seed=settings.effective_seed)
+        extra["settings"] = settings.redacted()
+    summary = not_started(header, code, message, extra=extra, interrupted=interrupted,
+                          mode=mode)
+    write_reports(summary, report_dir)
+    return summary

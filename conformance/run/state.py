@@ -18,8 +18,8 @@ from conformance.settings import Settings
 from conformance.wire.transcript import Redactor
 
 if TYPE_CHECKING:
-    from conformance.run.report import CaseRecord
     from conformance.run.startup import Started
+    from conformance.run.summary import CaseRecord, Summary
     from conformance.run.target import EmbeddedTarget
 
 __all__ = ["STATE_KEY", "Handover", "RunState", "Subjects", "TimeBudgetSpent",
@@ -33,6 +33,10 @@ class Handover:
     CLI stops its embedded target itself."""
 
     started: Started
+    notes: list[str] = field(default_factory=list)
+    """What the start-up has to say (an earlier run's ledger kept aside)."""
+    summary: Summary | None = None
+    """Set when the run's session wrote its reports."""
 
 
 @dataclass
@@ -97,11 +101,16 @@ class RunState:
     marks: dict[str, int] = field(default_factory=dict)
     embedded: EmbeddedTarget | None = None
     """An emulator this plugin started and stops at unconfigure."""
+    on_embedded: bool = False
+    """The target is an embedded emulator (whoever started it): it stops with the run."""
+    mode: str = "conformance run"
+    """``pytest`` under plain pytest: the session exits with pytest's own codes."""
+    collection_errors: list[str] = field(default_factory=list)
     target_label: str = ""
     started: float = field(default_factory=time.monotonic)
     started_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat())
     interrupted: bool = False
-    summary: dict[str, Any] | None = None
+    summary: Summary | None = None
     notes: list[str] = field(default_factory=list)
     subjects: Subjects = field(default_factory=Subjects)
     redactor: Redactor = field(default_factory=Redactor)

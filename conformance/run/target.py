@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from conformance.resources.cleanup import answer_json
-from conformance.run.report import EXIT_ENDPOINTS_GONE
+from conformance.run.summary import EXIT_ENDPOINTS_GONE
 from conformance.settings import Settings
 
 PREFLIGHT_TIMEOUT = 5.0
@@ -21,7 +21,7 @@ _NEVER_ISSUED = "ffffffff0c0ffee0c0ffee00"  # a 2106 creation time: no task has 
 
 
 class TargetError(Exception):
-    """The run cannot start against this target; carries its exit code (2 or 3)."""
+    """The run cannot start against this target; carries its exit code (2, 3 or 4)."""
 
     def __init__(self, exit_code: int, message: str) -> None:
         super().__init__(message)
@@ -81,13 +81,34 @@ def preflight(settings: Settings, timeout: float = PREFLIGHT_TIMEOUT) -> None:
         reason = str(exc) or type(exc).__name__
         raise TargetError(3, f"target unreachable: {settings.base_url}: {reason}") from None
     if response.status_code == 401:
-        raise TargetError(2, f"the API key was refused by {settings.base_url} (401)")
+        raise TargetError(2, f"the API key (TWELVELABS_API_KEY / --api-key) was refused by "
+                          f"{settings.base_url} (401)")
     if _endpoint_gone(response):
         _tasks_endpoints_gone(settings, headers, timeout)
     if response.status_code in (404, 405):
         raise TargetError(
             2, f"{settings.base_url} answered {response.status_code} to GET /tasks: the base "
             "URL must include the version prefix (e.g. https://api.twelvelabs.io/v1.3)")
+    if settings.second_api_key is not None:
+        _second_key(settings, url, timeout)
+
+
+def _second_key(settings: Settings, url: str, timeout: float) -> None:
+    """The second account's key is a key too: a refused one would make every isolation test
+    see a 401 as the refusal it expects, and pass."""
+    assert settings.second_api_key is not None
+    try:
+        with httpx.Client(timeout=timeout, trust_env=False) as client:
+            response = client.get(url, params={"page_limit": 1},
+                                  headers={"x-api-key": settings.second_api_key.reveal()})
+    except httpx.HTTPError as exc:
+        reason = str(exc) or type(exc).__name__
+        raise TargetError(3, f"target unreachable: {settings.base_url}: {reason}") from None
+    if response.status_code == 401:
+        raise TargetError(2, "the second API key (TWELVELABS_SECOND_API_KEY / "
+                          f"--second-api-key) was refused by {settings.base_url} (401): "
+                          "TENANT-ISOLATION needs a key the target accepts for another "
+                          "account")
 
 
 def _endpoint_gone(response: httpx.Response) -> bool:

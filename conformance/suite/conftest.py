@@ -11,6 +11,7 @@ import pytest
 
 from conformance import checks
 from conformance.clientlib import ClientAdapter, open_adapter
+from conformance.clientlib.adapter import library_available
 from conformance.clientlib.checks import Outcome, call, label
 from conformance.resources.deletions import Deletions, delete_the_documented_way
 from conformance.resources.ledger import Ledger
@@ -116,7 +117,8 @@ def pool(api: ApiClient, provisioner: Provisioner, watch: Watch, settings: Setti
     deleting the probe task while it is unfinished, in the same indexing time; another
     account, when one is configured, gets its tries at it too."""
     also = None
-    if any(item.get_closest_marker("client") for item in request.session.items):
+    if library_available(settings.client_adapter) and any(
+            item.get_closest_marker("client") for item in request.session.items):
         adapter: ClientAdapter = request.getfixturevalue("client_adapter")
         transcript = state.transcript
 

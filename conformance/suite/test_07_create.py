@@ -28,8 +28,16 @@ pytestmark = pytest.mark.create
 def test_create_with_an_index_and_one_video_source_answers_200_and_the_task_is_retrievable(
         pool: Pool, judged: Subjects) -> None:
     # The pool's own creates are judged: no task is spent on this clause alone.
+    answered = [(t, t.create_answer) for t in pool.tasks.values() if t.create_answer is not None]
     for task in pool.tasks.values():
-        body = checks.create_answer_is_ok(task.create_answer)
+        if task.create_answer is None:
+            judged.not_judged("CREATE-OK", f"the {task.role} task's create",
+                              "its connection dropped before the answer (the task was found "
+                              "by its filename)")
+    if not answered:
+        pytest.skip("not judged: every create's answer was lost to a dropped connection")
+    for task, answer in answered:
+        body = checks.create_answer_is_ok(answer)
         final = task.final
         if final is None:
             continue  # never final: the tests that needed it say why
@@ -37,8 +45,9 @@ def test_create_with_an_index_and_one_video_source_answers_200_and_the_task_is_r
             raise ContractViolation(
                 "CREATE-OK", f"expected the created task to be retrievable as {body}, got "
                 f"_id {final.get('_id')!r} and video_id {final.get('video_id')!r}",
-                reproduce=checks.reproduce_line(task.create_answer))
-    judged.add("CREATE-OK", subject("CREATE-OK", "create", "every task the pool made"))
+                reproduce=checks.reproduce_line(answer))
+    if len(answered) == len(pool.tasks):
+        judged.add("CREATE-OK", subject("CREATE-OK", "create", "every task the pool made"))
 
 
 REJECTED: dict[str, Callable[[ApiClient, str, str | None], httpx.Response]] = {

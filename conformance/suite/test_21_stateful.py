@@ -7,11 +7,13 @@ import pytest
 
 from conformance.properties.guard import Guard
 from conformance.properties.plugin import STATEFUL_CLAUSES, run_sequences
+from conformance.run.state import Subjects
 
 pytest_plugins = ["conformance.properties.plugin"]
 
 
 @pytest.mark.stateful
 @pytest.mark.clause(*STATEFUL_CLAUSES)
-def test_generated_call_sequences_keep_the_contract(property_guard: Guard) -> None:
-    run_sequences(property_guard)
+def test_generated_call_sequences_keep_the_contract(property_guard: Guard,
+                                                    judged: Subjects) -> None:
+    run_sequences(property_guard, judged.partly)

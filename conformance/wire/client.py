@@ -20,7 +20,7 @@ from urllib.parse import quote
 import httpx
 
 from conformance.settings import Secret
-from conformance.wire.politeness import Pacer, backoff_delay, wait_after_429
+from conformance.wire.politeness import PATIENCE, Pacer, RateLimitWaits, backoff_delay
 from conformance.wire.transcript import (
     DEFAULT_KEY_VARIABLE,
     Exchange,
@@ -29,13 +29,20 @@ from conformance.wire.transcript import (
     record_exchange,
 )
 
-__all__ = ["AnswerCheck", "ApiClient", "ClientStats", "Observer", "TargetUnavailable"]
+__all__ = ["AnswerCheck", "ApiClient", "ClientStats", "ConnectionDropped", "Observer",
+           "TargetUnavailable", "answer_lost", "dropped_before", "reads_as_gone"]
 
-_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS"})
-# A DELETE that reached the target and is sent again answers 404, which a delete test would
-# misread; so DELETE/PUT are retried only when the connection was never established.
-_CONNECT_ONLY = frozenset({"DELETE", "PUT"})
+_SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
+"""Sent again after any transport error, with backoff: they change nothing."""
+_RESENT_ONCE = frozenset({"DELETE", "PUT"})
+"""Idempotent but not safe: sent again once, at once, when the connection dropped without an
+answer (a keep-alive connection the server had closed); see ``answer_lost``."""
 _CONNECT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_DROPS = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+"""The connection closed or reset under a sent request, before its answer arrived."""
+DROPPED = "conformance.dropped"
+"""Extension key of an answer whose request was sent again after its first send dropped: the
+Exchange of that first send."""
 _INDEX_MODELS = [{"model_name": "marengo3.0", "model_options": ["visual", "audio"]}]
 
 
@@ -48,6 +55,46 @@ fixture that builds the client hands the contract's checks in: the wire knows no
 
 class TargetUnavailable(Exception):
     """The target cannot be talked to (down, or rate limiting without end): a harness error."""
+
+
+class ConnectionDropped(TargetUnavailable):
+    """A request that must not be sent blindly again (a create) lost its connection after it
+    was sent and before an answer came: it may or may not have been carried out. The caller
+    looks for what it would have made (a create's unique filename) before anything else."""
+
+    def __init__(self, message: str, method: str, path: str) -> None:
+        super().__init__(message)
+        self.method = method
+        self.path = path
+
+
+def dropped_before(response: httpx.Response) -> Exchange | None:
+    """The first send of this answer's request, when it dropped without an answer and the
+    request was sent again (once) for this answer."""
+    found = response.extensions.get(DROPPED)
+    return found if isinstance(found, Exchange) else None
+
+
+def answer_lost(response: httpx.Response) -> bool:
+    """A DELETE whose first send dropped without an answer, sent again and answered as gone
+    (404, 410, or 400 ``resource_not_exist``): the first send may have carried the delete out,
+    so the delete's own answer is lost and this one must not be judged as it. What the delete
+    did is still judged by what reads show afterwards (the watch counts it as carried out)."""
+    return response.request.method == "DELETE" and dropped_before(response) is not None \
+        and reads_as_gone(response.status_code, response.content)
+
+
+def reads_as_gone(status: int, content: bytes) -> bool:
+    """An answer that says the resource is not there: 404, 410, or 400 resource_not_exist."""
+    if status in (404, 410):
+        return True
+    if status != 400:
+        return False
+    try:
+        body = json.loads(content)
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("code") == "resource_not_exist"
 
 
 class ClientStats:
@@ -75,10 +122,11 @@ class _Shared:
 
     def __init__(self, base_url: str, transcript: Transcript, rate: float | None,
                  max_retries: int, timeout: float, transport: httpx.BaseTransport | None,
-                 sleep: Callable[[float], None]) -> None:
+                 sleep: Callable[[float], None], patience: float) -> None:
         self.base_url = base_url.rstrip("/")
         self.transcript = transcript
         self.max_retries = max_retries
+        self.patience = patience
         self.sleep = sleep
         self.pacer = Pacer(rate, sleep)
         self.stats = ClientStats()
@@ -86,6 +134,11 @@ class _Shared:
         self.observers: list[Observer] = []
         self.http = httpx.Client(timeout=timeout, transport=transport,
                                  headers={"user-agent": "tasks-conformance"})
+        # A request that must not be sent blindly again goes on a connection of its own: a
+        # pooled one may be closed by the server's keep-alive timer as the request arrives.
+        self.fresh = httpx.Client(timeout=timeout, transport=transport,
+                                  headers={"user-agent": "tasks-conformance"},
+                                  limits=httpx.Limits(max_keepalive_connections=0))
 
 
 class ApiClient:
@@ -96,8 +149,11 @@ class ApiClient:
                  answer_checks: Sequence[AnswerCheck] = (),
                  transport: httpx.BaseTransport | None = None,
                  key_label: str | None = None, sleep: Callable[[float], None] = time.sleep,
-                 ) -> None:
-        shared = _Shared(base_url, transcript, rate, max_retries, timeout, transport, sleep)
+                 patience: float = PATIENCE) -> None:
+        """``max_retries``: sends again after connection failures; ``patience``: seconds of
+        429s in a row one request waits out (wire/politeness.py)."""
+        shared = _Shared(base_url, transcript, rate, max_retries, timeout, transport, sleep,
+                         patience)
         self._init(shared, api_key, tuple(answer_checks), key_label)
 
     def _init(self, shared: _Shared, api_key: Secret | None,
@@ -143,6 +199,7 @@ class ApiClient:
 
     def close(self) -> None:
         self._shared.http.close()
+        self._shared.fresh.close()
 
     def observe(self, observer: Observer) -> None:
         """Tell ``observer`` of every final answer this client and its siblings receive (the
@@ -156,26 +213,45 @@ class ApiClient:
     # -- sending ---------------------------------------------------------------------------
 
     def request(self, method: str, path: str, **httpx_kwargs: Any) -> httpx.Response:
-        """Send ``method base_url+path`` with politeness; the final answer is checked."""
+        """Send ``method base_url+path`` with politeness; the final answer is checked.
+
+        429s are waited out (up to the client's patience); a request whose connection could
+        not be made is sent again with backoff; one whose connection dropped after sending is
+        sent again only when that is safe: GET at will, DELETE once (``answer_lost`` says
+        when its second answer cannot stand for the first); a create raises
+        ``ConnectionDropped`` instead. Whatever is given up on is ``TargetUnavailable``."""
         method = method.upper()
         shared = self._shared
-        attempts = shared.max_retries + 1
-        for attempt in range(attempts):
+        http = shared.http if method in _SAFE | _RESENT_ONCE else shared.fresh
+        waits = RateLimitWaits(shared.patience)
+        failures = 0
+        dropped: Exchange | None = None
+        attempt = 0
+        while True:
             request = self._build(method, path, httpx_kwargs)
             shared.pacer.wait()
             started = time.perf_counter()
             try:
-                response = shared.http.send(request)
+                response = http.send(request)
                 response.read()
             except httpx.TransportError as exc:
                 shared.stats.add(requests=1)
-                self._record(request, httpx_kwargs, None, started, attempt, repr_error(exc))
-                if attempt + 1 < attempts and _may_retry(method, exc):
+                failed = self._record(request, httpx_kwargs, None, started, attempt,
+                                      repr_error(exc))
+                attempt += 1
+                resend = self._resend_after(method, exc, failures, dropped is None)
+                if resend is not None:
+                    failures += 1
+                    if isinstance(exc, _DROPS):
+                        dropped = dropped or failed
                     shared.stats.add(retries=1)
-                    shared.sleep(backoff_delay(attempt))
+                    shared.sleep(resend)
                     continue
-                raise TargetUnavailable(self._scrub(
-                    f"{method} {request.url} failed: {repr_error(exc)}")) from None
+                line = self._scrub(f"{method} {request.url} failed: {repr_error(exc)}")
+                if isinstance(exc, _DROPS) and method not in _SAFE | _RESENT_ONCE:
+                    raise ConnectionDropped(line + " (sent, and no answer came)", method,
+                                            path) from None
+                raise TargetUnavailable(line) from None
             finally:
                 # The answer keeps its request; no key may travel with it.
                 if "x-api-key" in request.headers:
@@ -185,17 +261,31 @@ class ApiClient:
             if response.status_code != 429:
                 break
             shared.stats.add(rate_limited=1)
-            if attempt + 1 >= attempts:
-                raise TargetUnavailable(
-                    f"{method} {self._scrub(str(request.url))}: still rate limited (429) "
-                    f"after {attempts} attempts")
+            wait = waits.next(response.headers.get("retry-after"))
+            if wait is None:
+                raise TargetUnavailable(waits.gave_up(
+                    f"{method} {self._scrub(str(request.url))}"))
             shared.stats.add(retries=1)
-            shared.sleep(wait_after_429(response.headers.get("retry-after"), attempt))
+            shared.sleep(wait)
+            attempt += 1
+        if dropped is not None:
+            response.extensions[DROPPED] = dropped
         for observer in list(shared.observers):
             observer(method, path, response)
         for check in self.answer_checks:
             check(response)
         return response
+
+    def _resend_after(self, method: str, exc: httpx.TransportError, failures: int,
+                      first_drop: bool) -> float | None:
+        """Seconds to wait before sending again after ``exc``; None: do not send again."""
+        if failures >= self._shared.max_retries:
+            return None
+        if isinstance(exc, _DROPS) and method in _SAFE | _RESENT_ONCE and first_drop:
+            return 0.0  # most likely a keep-alive connection the server had just closed
+        if isinstance(exc, _CONNECT_ERRORS) or method in _SAFE:
+            return backoff_delay(failures)  # never reached the target, or changes nothing
+        return None
 
     def _build(self, method: str, path: str, kwargs: dict[str, Any]) -> httpx.Request:
         headers = dict(kwargs.get("headers") or {})
@@ -272,10 +362,6 @@ class ApiClient:
 
 def _q(value: str) -> str:
     return quote(value, safe="")
-
-
-def _may_retry(method: str, exc: httpx.TransportError) -> bool:
-    return method in _IDEMPOTENT or (method in _CONNECT_ONLY and isinstance(exc, _CONNECT_ERRORS))
 
 
 def repr_error(exc: BaseException) -> str:

@@ -19,11 +19,19 @@ from datetime import UTC, datetime
 
 from conformance.wire.transcript import Exchange
 
-__all__ = ["MAX_WAIT", "Pacer", "Timed", "backoff_delay", "rate_limit_problems",
-           "retry_after_seconds", "wait_after_429"]
+__all__ = ["MAX_WAIT", "PATIENCE", "Pacer", "RateLimitWaits", "Timed", "backoff_delay",
+           "rate_limit_problems", "retry_after_seconds", "wait_after_429"]
 
 MAX_WAIT = 60.0
 """No single wait for a rate limit lasts longer than this, whatever the target asks."""
+PATIENCE = 300.0
+"""Seconds of waiting one request is given for 429s in a row before the suite gives up on
+the target (a harness error, never a clause): runs of 429s are normal on a live target, so
+the bound is time, not a small number of attempts."""
+MIN_COUNTED = 0.25
+"""The least wait after a 429, and so what each counts at least against PATIENCE: a target
+answering 429 with ``Retry-After: 0`` is not sent the same request in a tight loop, and still
+exhausts the patience (after PATIENCE / MIN_COUNTED sends)."""
 
 def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
     """Seconds a ``Retry-After`` value asks for (delay-seconds or HTTP-date), None if unusable."""
@@ -75,9 +83,36 @@ def wait_after_429(retry_after: str | None, attempt: int) -> float:
     return min(MAX_WAIT, backoff_delay(attempt) if asked is None else asked)
 
 
-ATTEMPTS = 6
-"""Sends of one request before the suite gives up on a target that keeps answering 429 (the
-client's default max_retries + 1, and the property tests' guard)."""
+def counted(wait: float) -> float:
+    """What one wait spends of a request's PATIENCE."""
+    return max(MIN_COUNTED, wait)
+
+
+class RateLimitWaits:
+    """The 429s in a row of one request: how long to wait before each send again, until the
+    request has waited ``patience`` seconds (then ``next`` says None: give up)."""
+
+    def __init__(self, patience: float = PATIENCE) -> None:
+        self.patience = patience
+        self.attempts = 0
+        self.spent = 0.0
+
+    def next(self, retry_after: str | None) -> float | None:
+        """The wait before sending again after one more 429 (None: patience is spent)."""
+        wait = counted(wait_after_429(retry_after, self.attempts))
+        if self.spent + wait > self.patience:
+            return None
+        self.attempts += 1
+        self.spent += wait
+        return wait
+
+    def gave_up(self, what: str) -> str:
+        """The sentence of a harness error once ``next`` said None."""
+        return (f"{what}: still rate limited (429) after {self.attempts + 1} sends and "
+                f"{self.spent:.1f} s of waiting (the suite waits out {self.patience:g} s of "
+                "429s in a row per request)")
+
+
 MIN_BACKOFF = 0.2
 """The least wait accepted after a 429 without a usable Retry-After (the backoff's first wait
 is at least 0.25 s)."""
@@ -119,9 +154,10 @@ def wait_asked(item: Timed) -> float:
     return MIN_BACKOFF if seconds is None else min(MAX_WAIT, seconds)
 
 
-def rate_limit_problems(timeline: Sequence[Timed]) -> list[str]:
+def rate_limit_problems(timeline: Sequence[Timed],
+                        patience: float = PATIENCE) -> list[str]:
     """One sentence per 429 the suite did not honour: the same request (method, URL, key) sent
-    again sooner than asked, or not sent again while the suite still had attempts left."""
+    again sooner than asked, or not sent again while it had patience left (RateLimitWaits)."""
     problems = []
     for i, item in enumerate(timeline):
         if item.exchange.status != 429:
@@ -137,21 +173,36 @@ def rate_limit_problems(timeline: Sequence[Timed]) -> list[str]:
                             f"{asked:.3f} s ({reason})")
             continue
         retried = later is not None and (gap is None or gap <= asked + RETRY_WINDOW)
-        streak = _attempts_so_far(timeline, i)
-        if not retried and streak < ATTEMPTS:
+        spent, streak = _waited_so_far(timeline, i)
+        if not retried and spent + counted(_most_asked(item, streak)) <= patience:
             problems.append(f"{what}: answered 429 and not sent again within {RETRY_WINDOW:g} s "
-                            f"of the {asked:.3f} s it asked for (attempt {streak} of "
-                            f"{ATTEMPTS}); a rate-limited request must be retried")
+                            f"of the {asked:.3f} s it asked for (after {spent:.1f} s of the "
+                            f"{patience:g} s of 429s in a row the suite waits out); a "
+                            "rate-limited request must be retried")
     return problems
 
 
-def _attempts_so_far(timeline: Sequence[Timed], i: int) -> int:
-    """How many 429s in a row the request at ``i`` has had, itself included."""
-    item, streak = timeline[i], 1
+def _waited_so_far(timeline: Sequence[Timed], i: int) -> tuple[float, int]:
+    """What the 429s in a row before the one at ``i`` (same request) spent of its patience,
+    from the gaps the suite actually waited, and how many there were."""
+    item, spent, streak = timeline[i], 0.0, 0
+    later = item
     for earlier in reversed(timeline[:i]):
         if earlier.request != item.request:
             continue
         if earlier.exchange.status != 429:
             break
+        gap = None if later.sent is None or earlier.received is None \
+            else later.sent - earlier.received
+        spent += counted(wait_asked(earlier) if gap is None else gap)
         streak += 1
-    return max(streak, item.exchange.attempt + 1)
+        later = earlier
+    return spent, max(streak, item.exchange.attempt)
+
+
+def _most_asked(item: Timed, attempt: int) -> float:
+    """The longest wait the suite may have drawn after this 429 (backoff has jitter)."""
+    header = retry_after(item.exchange)
+    if header is not None and retry_after_seconds(header) is not None:
+        return wait_asked(item)
+    return min(MAX_WAIT, 0.5 * 2 ** attempt)
