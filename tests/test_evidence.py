@@ -100,7 +100,9 @@ def test_a_failing_del_empty_finding_opens_its_report_with_the_204s_headers(
     assert "DELETE http://127.0.0.1:" in request and "x-api-key: $TWELVELABS_API_KEY" in request
     assert "wait_for" in first and "base64 -d" in first  # the reproduction, set-up included
     later = " ".join(html.unescape(e["content"]) for e in failed["extras"][1:])
-    assert "HTTP transcript" in later or "Clauses:" in later  # the test's own block follows
+    # the test's own block follows (what it violated, its transcript), then the failure text
+    assert 'class="conformance-extra"' in later and "Violated:</b> DEL-EMPTY" in later
+    assert html.unescape(failed["log"]).startswith("[DEL-EMPTY]")
 
 
 def test_junit_and_the_console_carry_the_short_evidence(reports: Path) -> None:

@@ -205,6 +205,7 @@ def test_an_interrupt_leaves_nothing_or_exactly_what_the_reports_list(
                     and i["parents"].get("task_id") not in unfinished]
         assert videos <= len(existing) + len(unfinished), row
         page = (run.reports / "report.html").read_text()
+        assert 'data-jsonblob="' in page and '<title id="head-title">interrupted: ' in page
         if listed:
             command = summary["leftovers"]["command"]
             assert command and command in run.console and "left on the target" in page
