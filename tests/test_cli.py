@@ -259,6 +259,10 @@ def _reports_say(where: Path, code: int, verdict: str) -> dict[str, Any]:
     assert props["headline"] == summary["headline"]
     page = (where / "report.html").read_text()
     assert "stale" not in page and f"exit code {code}" in page
+    # pytest-html's page (rendered from the summary: no session ran), led by the verdict
+    assert 'data-jsonblob="' in page and f'<title id="head-title">{verdict}: ' in page
+    assert page.index('id="cf-banner"') < page.index('id="clause-matrix"') < \
+        page.index('id="results-table"')
     assert html.escape(summary["headline"].partition(": ")[2]) in page
     return dict(summary)
 

@@ -100,7 +100,9 @@ def test_a_failing_del_empty_finding_opens_its_report_with_the_204s_headers(
     assert "DELETE http://127.0.0.1:" in request and "x-api-key: $TWELVELABS_API_KEY" in request
     assert "wait_for" in first and "base64 -d" in first  # the reproduction, set-up included
     later = " ".join(html.unescape(e["content"]) for e in failed["extras"][1:])
-    assert "HTTP transcript" in later or "Clauses:" in later  # the test's own block follows
+    # the test's own block follows (what it violated, its transcript), then the failure text
+    assert 'class="conformance-extra"' in later and "Violated:</b> DEL-EMPTY" in later
+    assert html.unescape(failed["log"]).startswith("[DEL-EMPTY]")
 
 
 def test_junit_and_the_console_carry_the_short_evidence(reports: Path) -> None:
@@ -223,10 +225,10 @@ def test_a_finding_the_test_judged_itself_stands_while_its_answer_is_the_runs(
     stands = _replay(deletes, finding["id"])
     assert stands.returncode == 1, stands.stdout
     assert "answer is the run's again (400 task_cannot_be_deleted)" in stands.stdout
-    # The faulty target keeps the failed task: the replay says so, with the command.
-    left = sorted(deletes.glob("replay-ledger*.json"))
-    assert left and f"conformance cleanup --ledger {left[-1].name}" in stands.stdout.replace(
-        str(deletes) + "/", "")
+    # The faulty target refuses the failed task's delete, but cleanup removes the replay's
+    # index first and the task goes with it: nothing is left, so no ledger stays behind.
+    assert not sorted(deletes.glob("replay-ledger*.json")), stands.stdout
+    assert "left behind" not in stands.stdout
     gone = _replay(deletes, finding["id"], "--base-url", clean.base_url)
     assert gone.returncode == 0 and "(400 task_cannot_be_deleted then, 204 now)" in gone.stdout
 

@@ -63,8 +63,10 @@ def _source_copy(destination: Path) -> Path:
 NEWEST_PYTEST = "9.2.0"
 """The newest pytest pyproject's range allows (``pytest>=8.4,<9.3``)."""
 ONLY_THE_SDK_NEEDS = ("twelvelabs", "pydantic", "pydantic_core", "httpx_sse")
-NOT_OURS = ("tasks_conformance", "__editable__", "_tasks_conformance", "pytest_html",
-            "pytest_metadata", "pytest-", "pytest_")
+NOT_OURS = ("tasks_conformance", "__editable__", "_tasks_conformance", "pytest-", "pytest_")
+"""This checkout's own install, and pytest plugins the suite does not depend on..."""
+PLUGINS_OF_OURS = ("pytest_html", "pytest_metadata")
+"""...but for pytest-html (and the pytest-metadata it needs): report.html is its page."""
 
 
 def _dependencies_without_the_sdk(tmp_path: Path) -> Path:
@@ -74,7 +76,8 @@ def _dependencies_without_the_sdk(tmp_path: Path) -> Path:
     kept.mkdir()
     for entry in Path(sysconfig.get_path("purelib")).iterdir():
         name = entry.name.lower().replace("-", "_")
-        if name.startswith(ONLY_THE_SDK_NEEDS) or name.startswith(NOT_OURS) or \
+        if name.startswith(ONLY_THE_SDK_NEEDS) or (name.startswith(NOT_OURS) and not
+                                                    name.startswith(PLUGINS_OF_OURS)) or \
                 name in ("pytest", "_pytest", "py.py") or name.endswith(".pth"):
             continue
         (kept / entry.name).symlink_to(entry)
@@ -90,6 +93,7 @@ def test_pyproject_states_the_licence_the_entry_point_and_the_sdk_extra() -> Non
     assert not [d for d in project["dependencies"] if d.startswith(("twelvelabs", "pydantic"))]
     assert [d.split(">")[0] for d in project["optional-dependencies"]["sdk"]] == ["twelvelabs"]
     assert "pytest>=8.4,<9.3" in project["dependencies"]
+    assert "pytest-html>=4.2,<5" in project["dependencies"]  # report.html is its page
 
 
 def test_the_suite_s_node_ids_are_unique_under_the_installed_pytest(tmp_path: Path) -> None:
@@ -139,6 +143,8 @@ def test_the_wheel_without_extras_runs_all_but_the_client_category_with_the_newe
               tmp_path / "r", cwd=elsewhere)
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
     assert summary["exit_code"] == 0, out[-3000:]
+    page = (tmp_path / "r" / "report.html").read_text()
+    assert 'data-jsonblob="' in page and 'id="cf-banner"' in page  # pytest-html's page
     assert summary["environment"]["pytest"] == NEWEST_PYTEST
     assert summary["environment"]["twelvelabs"] == "not installed"
     assert summary["spec_digest"] == spec.spec_digest()

@@ -7,6 +7,7 @@ import re
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from html import unescape
 from pathlib import Path
 
 # pytester's in-process runs drop the modules first imported inside them; httpcore's network
@@ -315,6 +316,13 @@ def test_html_report_has_the_matrix_and_transcript_but_never_the_key(
     assert "not conformant</span>" in html and "exit code 1" in html  # the banner
     assert "/tasks?page_limit=1" in html
     assert "curl -X DELETE http://target/tasks/x" in html
+    # pytest-html's rows: a harness error in a test's call is an error, not a failure
+    blob = re.search(r'data-jsonblob="([^"]*)"', html)
+    assert blob is not None
+    rows = json.loads(unescape(blob.group(1)))["tests"]
+    results = {nodeid.rsplit("::", 1)[1]: runs[0]["result"] for nodeid, runs in rows.items()}
+    assert results["test_harness_breaks"] == "Error" and results["test_204_has_no_body"] == \
+        "Failed"
     for produced in (pytester.path / "reports").iterdir():
         text = produced.read_text()
         assert emulator.api_key not in text, produced.name
@@ -422,7 +430,11 @@ def test_the_report_page_can_be_rendered_again_from_summary_json(
                  "--output", str(tmp_path)]) == 0
     page = (tmp_path / "report.html").read_text()
     original = (pytester.path / "reports" / "report.html").read_text()
-    # banner, target line, leftovers and clause matrix: the same page
+    # banner, target line, leftovers and clause matrix: the same page (pytest-html's), which
+    # says where it came from
+    note = re.compile(r'\s*<p class="cf-note">Rendered from summary.json: [^<]*</p>')
+    assert note.search(page) and not note.search(original)
+    page = note.sub("", page)
     first_screen = re.compile(r'<div id="cf-banner".*?</table>', re.S)
     shown = first_screen.search(page)
     assert shown is not None and shown.group() == first_screen.search(original).group()

@@ -49,7 +49,8 @@ def start_in_thread(app: Starlette, host: str = "127.0.0.1", port: int = 0,
     sock.listen(2048)
     bound = sock.getsockname()[1]
     options: dict[str, Any] = {"timeout_keep_alive": 30}
-    context = getattr(app.state, "emulator", None)
+    # A wrapped app (a counting middleware in a test) has no state: no switches to read.
+    context = getattr(getattr(app, "state", None), "emulator", None)
     if context is not None and context.sw.variation("keep-alive-drops"):
         options = {"timeout_keep_alive": KEEP_ALIVE, "http": dropping_protocol(context.drops)}
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",

@@ -100,7 +100,7 @@ def _parser() -> _Parser:
                          "no target)")
     clauses.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
     report = commands.add_parser(
-        "report", help="render report.html again from a summary.json (and junit.xml if absent)")
+        "report", help="render report.html again from a summary.json")
     report.add_argument("summary", metavar="SUMMARY_JSON")
     report.add_argument("--output", metavar="DIR",
                         help="where report.html goes (default: beside the summary)")
@@ -295,6 +295,8 @@ def _pytest_args(args: argparse.Namespace, settings: Settings,
         # plugin (a random order, a report of its own) is not the suite's, and loading them
         # all costs start-up time.
         "--disable-plugin-autoload", "-p", "hypothesispytest", "-p", "schemathesis",
+        # report.html is pytest-html's page (the plugin points it at the report directory).
+        "-p", "html", "-p", "metadata",
         # The user's working directory and its pytest configuration are not the suite's.
         "-c", str(RUN_INI), "--rootdir", str(rootdir), "--strict-markers", "-ra",
         # The suite judges with ContractViolation, not bare asserts: rewriting every module
@@ -342,7 +344,7 @@ def report(args: argparse.Namespace) -> int:
     """report.html from a summary.json: the same page the run wrote, without transcripts."""
     import json
 
-    from conformance.run.html import render_page
+    from conformance.run.page import write_page
     from conformance.run.summary import Summary
 
     source = Path(args.summary)
@@ -351,8 +353,8 @@ def report(args: argparse.Namespace) -> int:
     except (OSError, ValueError, TypeError) as exc:
         raise UsageError(f"cannot read {source} as a summary: {exc}") from None
     out = Path(args.output) if args.output else source.parent
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "report.html").write_text(render_page(summary), encoding="utf-8")
+    write_page(summary, out / "report.html", note=f"Rendered from {source.name}: the HTTP "
+               "transcripts are not part of it (exchanges.har holds them).")
     print(f"wrote {out / 'report.html'}: {summary.headline} (exit code {summary.exit_code})")
     return 0
 

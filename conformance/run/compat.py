@@ -24,4 +24,4 @@ def distinct_node_id(item: pytest.Item) -> None:
     base, _, params = name.partition("[")
     if parent is None or not params.endswith("]"):
         return
-    item._id = parent.child(base).with_params(params[:-1])  # type: ignore[attr-defined]
+    item._id = parent.child(base).with_params(params[:-1])  # type: ignore[attr-defined, unused-ignore]

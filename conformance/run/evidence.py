@@ -1,20 +1,23 @@
 """How a finding's evidence reads: in full in report.html (each exchange the verdict rests on
 with request line, headers and body, then the answer's status, headers and body; the
 reproduction script; the replay command), and in a short form in the failure text that
-junit.xml and the console carry.
+junit.xml and the console carry. A page rendered from a summary (``page.py``) shows the same
+block from the summary's evidence (``evidence_views_html``).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from html import escape
 from pathlib import Path
+from typing import Any
 
 from conformance.run.findings import Finding
 from conformance.wire.transcript import Exchange
 
-__all__ = ["STYLE", "evidence_html", "evidence_text", "without_filtered_reproduction"]
+__all__ = ["STYLE", "evidence_html", "evidence_text", "evidence_views_html",
+           "without_filtered_reproduction"]
 
 BODY_SHOWN = 4000
 """Characters of a body the report shows (the HAR holds what the transcript kept)."""
@@ -61,6 +64,48 @@ def evidence_html(findings: Sequence[Finding], items: Sequence[Exchange],
                      f"<p>Replay against a target: <code>{escape(replay_line(finding, report_dir))}"
                      "</code></p></div>")
     return "".join(parts)
+
+
+def evidence_views_html(views: Sequence[Mapping[str, Any]], reproduce: str | None) -> str:
+    """The same block from a summary's evidence (``report.exchange_view`` dicts, each marked
+    with its finding) and the test's reproduction, collapsed when it is a script."""
+    parts = [STYLE]
+    findings: dict[str, list[Mapping[str, Any]]] = {}
+    for view in views:
+        findings.setdefault(str(view.get("finding") or "Evidence"), []).append(view)
+    for finding, shown in findings.items():
+        parts.append(f'<div class="cf-evidence"><h4>{escape(finding)}</h4>'
+                     f"<p>Evidence: {len(shown)} exchange{'s' if len(shown) != 1 else ''} "
+                     "the verdict rests on</p>")
+        for view in shown:
+            request, answer = _view_text(view)
+            parts.append(f'<div class="cf-exchange"><pre>{escape(request)}</pre>'
+                         f'<pre class="cf-answer">{escape(answer)}</pre></div>')
+        parts.append("</div>")
+    if reproduce and "\n" in reproduce:  # a script: set-up steps included
+        lines = reproduce.count("\n") + 1
+        parts.append(f'<div class="cf-evidence"><details><summary>Reproduce: a bash script of '
+                     f"{lines} lines, keys from the environment</summary>"
+                     f"<pre>{escape(reproduce)}</pre></details></div>")
+    elif reproduce:
+        parts.append(f'<div class="cf-evidence"><p>Reproduce:</p><pre>{escape(reproduce)}'
+                     "</pre></div>")
+    return "".join(parts) if len(parts) > 1 else ""
+
+
+def _view_text(view: Mapping[str, Any]) -> tuple[str, str]:
+    """``exchange_text`` of an exchange as summary.json holds it."""
+    request = [f"{view.get('method', '?')} {view.get('url', '?')}"]
+    request += [f"{k}: {v}" for k, v in (view.get("request_headers") or {}).items()]
+    if view.get("request_body"):
+        request += ["", _shown(str(view["request_body"]), BODY_SHOWN)]
+    if view.get("status") is None:
+        return "\n".join(request), f"no answer: {view.get('error') or 'unknown error'}"
+    answer = [f"HTTP {view['status']}"]
+    answer += [f"{k}: {v}" for k, v in (view.get("response_headers") or {}).items()]
+    body = view.get("response_body")
+    answer += ["", _shown(str(body), BODY_SHOWN) if body else "(no body bytes)"]
+    return "\n".join(request), "\n".join(answer)
 
 
 def finding_script(finding: Finding) -> str:

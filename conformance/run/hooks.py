@@ -160,10 +160,10 @@ class RunHooks:
             item.nodeid, CaseRecord(item.nodeid, clauses_of(item), categories_of(item)))
         record.duration += report.duration
         judge(state, item, call, report, record)
-        if getattr(report, "conformance_violation", False) and report.failed \
+        if getattr(report, "conformance_violation", False) and not report.passed \
                 and call.excinfo is not None:
-            # A finding reads as clause, expected, got and a curl line; tracebacks are for
-            # harness errors.
+            # A finding reads as clause, expected, got and a curl line (an excused one too:
+            # judge made it an expected failure); tracebacks are for harness errors.
             report.longrepr = finding_text(call.excinfo.value)
         _redact(state, report, record)
         report.conformance_longrepr = report.longrepr

@@ -29,9 +29,9 @@ from conformance.run.summary import CaseRecord, Leftovers, Summary
 from conformance.run.verdict import RunFacts, summarize
 
 __all__ = ["finalize", "finding_text", "judge", "leftovers", "run_header", "skip_reason",
-           "words"]
+           "transcript_views", "words"]
 
-_LIBRARIES = ("pytest", "schemathesis", "hypothesis", "httpx", "twelvelabs")
+_LIBRARIES = ("pytest", "schemathesis", "hypothesis", "httpx", "pytest-html", "twelvelabs")
 
 
 def judge(state: RunState, item: pytest.Item, call: pytest.CallInfo[None],
@@ -202,8 +202,10 @@ def leftovers(settings_dir: Path, run_id: str, base_url: str | None,
                      f"{base_url} (the key from $TWELVELABS_API_KEY)")
 
 
-def finalize(session: pytest.Session) -> Summary | None:
-    """Judge the run once: the Summary, every report written from it, the exit code."""
+def finalize(session: pytest.Session, *, page: bool = True) -> Summary | None:
+    """Judge the run once: the Summary, every report written from it, the exit code.
+    ``page=False``: the session's pytest-html is about to write report.html (``html.py``
+    calls this from its hook); otherwise the page is rendered from the summary."""
     state = session.config.stash.get(STATE_KEY, None)
     if state is None:
         return None
@@ -240,8 +242,8 @@ def finalize(session: pytest.Session) -> Summary | None:
     summary = replace(summary, deviations=_deviations(state, summary))
     state.summary = summary
     xml = getattr(session.config.option, "xmlpath", None)
-    write_reports(summary, settings.report_dir, transcripts=_transcripts(state),
-                  junit=Path(xml) if xml else None)
+    write_reports(summary, settings.report_dir, junit=Path(xml) if xml else None, page=page,
+                  transcripts=_transcripts(state) if page else None)
     session.exitstatus = summary.exit_code
     return summary
 
@@ -292,10 +294,17 @@ def _interruption(state: RunState, left: Leftovers) -> dict[str, Any] | None:
 
 
 def _transcripts(state: RunState) -> dict[str, list[dict[str, Any]]]:
-    everything = state.transcript.since(0)
-    return {nodeid: [exchange_view(e) for e in everything[start:end]]
-            for nodeid, record in state.records.items()
-            for start, end in [record.exchanges] if end > start}
+    return {nodeid: transcript_views(state, nodeid) for nodeid, record in state.records.items()
+            if record.exchanges[1] > record.exchanges[0]}
+
+
+def transcript_views(state: RunState, nodeid: str) -> list[dict[str, Any]]:
+    """A test's exchanges (setup and call) as the report shows them."""
+    record = state.records.get(nodeid)
+    if record is None:
+        return []
+    start, end = record.exchanges
+    return [exchange_view(e) for e in state.transcript.since(start)[:end - start]]
 
 
 def _deviations(state: RunState, summary: Summary) -> dict[str, Any]:

@@ -22,6 +22,8 @@ from conformance.clauses import CLAUSES
 from conformance.resources.interrupts import INTERRUPTS
 from conformance.run.evidence_hooks import EvidenceHooks
 from conformance.run.hooks import CATEGORIES, RunHooks, clause_marker
+from conformance.run.html import REPORT_CSS, PageHooks
+from conformance.run.outcomes import finalize, transcript_views
 from conformance.run.report import clear_reports
 from conformance.run.startup import start, start_failed
 from conformance.run.state import STATE_KEY, Handover, RunState
@@ -135,7 +137,26 @@ def pytest_configure(config: pytest.Config) -> None:
     # Plain pytest gets the same reports as `conformance run` unless told otherwise.
     if getattr(config.option, "xmlpath", "missing") is None:
         config.option.xmlpath = str(settings.report_dir / "junit.xml")
+    _page(config, state)
     state.progress_writer = _console_writer(config)
+
+
+def _page(config: pytest.Config, state: RunState) -> None:
+    """report.html is pytest-html's page of the session (its configure runs after this one),
+    led by the run's Summary; without pytest-html the summary's page is rendered at the end."""
+    if not config.pluginmanager.hasplugin("html"):
+        return
+    page = state.settings.report_dir / "report.html"
+    if config.option.htmlpath is None:
+        config.option.htmlpath = str(page)
+        config.option.self_contained_html = True
+    if str(REPORT_CSS) not in config.option.css:
+        config.option.css.append(str(REPORT_CSS))
+    # A page written elsewhere (a user's --html) leaves report.html to the summary's page.
+    elsewhere = Path(config.option.htmlpath).resolve() != page.resolve()
+    config.pluginmanager.register(PageHooks(
+        lambda session: finalize(session, page=elsewhere), state.records.get,
+        lambda nodeid: transcript_views(state, nodeid)), "conformance-page")
 
 
 def _start_under_pytest(config: pytest.Config, notes: list[str]) -> Any:
@@ -143,6 +164,7 @@ def _start_under_pytest(config: pytest.Config, notes: list[str]) -> Any:
     pytest's own exit code, and still leaves its reports."""
     report_dir = Path(config.getoption("conformance_report_dir")
                       or os.environ.get("CONFORMANCE_REPORT_DIR") or "reports")
+    settings: Settings | None = None
     try:
         settings = _settings(config)
         report_dir = settings.report_dir
@@ -150,7 +172,8 @@ def _start_under_pytest(config: pytest.Config, notes: list[str]) -> Any:
         return start(settings, config.getoption("conformance_clauses"))
     except (SettingsError, TargetError) as exc:
         code = exc.exit_code if isinstance(exc, TargetError) else 2
-        summary = start_failed(report_dir, code, str(exc), mode="pytest", notes=notes)
+        summary = start_failed(report_dir, code, str(exc), settings=settings, mode="pytest",
+                               notes=notes)
         INTERRUPTS.uninstall()
         pytest.exit(f"conformance: {exc}", returncode=summary.exit_code)
 

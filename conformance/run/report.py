@@ -1,5 +1,6 @@
 """The run's reports, each a renderer of its one :class:`Summary`: console lines, summary.json,
-the JUnit properties, and report.html (through ``html.py``); and the report directory itself
+the JUnit properties, and report.html (pytest-html's page: ``html.py`` hooks it in a live
+session, ``page.py`` renders it for a run without one); and the report directory itself
 (an earlier run's reports go before a run starts, its ledger is kept when it lists leftovers).
 
 Nothing here decides anything: outcomes, counts, verdict and exit code come with the summary
@@ -67,16 +68,17 @@ def clear_reports(report_dir: Path, run_id: str) -> list[str]:
 
 def write_reports(summary: Summary, report_dir: Path, *,
                   transcripts: Mapping[str, Sequence[dict[str, Any]]] | None = None,
-                  junit: Path | None = None) -> None:
+                  junit: Path | None = None, page: bool = True) -> None:
     """summary.json, junit.xml (``junit``: the one pytest wrote, given its properties; else
-    one is written) and report.html, all from the same summary."""
-    from conformance.run.html import render_page
-
+    one is written) and, unless the session's pytest-html writes it (``page=False``),
+    report.html, all from the same summary."""
     report_dir.mkdir(parents=True, exist_ok=True)
     write_summary(report_dir / "summary.json", summary)
     write_junit(junit or report_dir / "junit.xml", summary, existing=junit is not None)
-    (report_dir / "report.html").write_text(render_page(summary, transcripts),
-                                            encoding="utf-8")
+    if page:
+        from conformance.run.page import write_page
+
+        write_page(summary, report_dir / "report.html", transcripts=transcripts)
 
 
 def write_summary(path: Path, summary: Summary) -> None:
