@@ -286,7 +286,10 @@ def envelopes() -> Iterator[Made]:
     }
     for kind, what in ERROR_KINDS.items():
         for name, change in changes.items():
-            yield made("envelope", name, kind, "ERR-ENVELOPE",
+            # a refusal without its code (or with another) breaks the code's clause as well
+            clauses = "ERR-ENVELOPE" + (" DEL-REFUSAL-CODE" if kind == "refusal"
+                                        and name != "without-message" else "")
+            yield made("envelope", name, kind, clauses,
                        f"Error answers {what} come {name}.",
                        after("envelope", change, lambda a, k=kind: a.kind == k
                              or (k == "bad-query" and a.kind == "bad-number")))
