@@ -142,9 +142,20 @@ def test_gone_answers_may_be_400_or_404_with_resource_not_exist(status: int) -> 
     checks.second_delete_is_not_accepted(error(status, "parameter_invalid"))
 
 
+def test_a_404_says_gone_whatever_its_body_and_a_400_only_with_resource_not_exist() -> None:
+    # The body of a 404 is ERR-ENVELOPE's to judge: DEL-GONE reads "gone" from the status.
+    checks.answer_says_task_is_gone(error(404, "parameter_invalid"))
+    checks.answer_says_task_is_gone(answer(404, content=b"<html>Not Found</html>",
+                                           headers={"content-type": "text/html"}))
+    checks.answer_says_task_is_gone(answer(404, content=b'{"code":404,"message":"m"}'))
+    breaks("DEL-GONE", checks.answer_says_task_is_gone, answer(400, content=b"<html></html>",
+                                                               headers={"content-type":
+                                                                        "text/html"}))
+
+
 def test_answers_that_bring_a_deleted_task_back_break_del_gone() -> None:
     breaks("DEL-GONE", checks.answer_says_task_is_gone, answer(200, task()))
-    breaks("DEL-GONE", checks.answer_says_task_is_gone, error(404, "parameter_invalid"))
+    breaks("DEL-GONE", checks.answer_says_task_is_gone, error(400, "parameter_invalid"))
     breaks("DEL-GONE", checks.answer_says_task_is_gone, error(410, "resource_not_exist"))
     breaks("DEL-GONE", checks.second_delete_is_not_accepted, answer(204))
     breaks("DEL-GONE", checks.list_does_not_show, [{"data": []}, {"data": [task()]}],
@@ -249,7 +260,33 @@ def test_updated_at_must_not_precede_created_at() -> None:
     checks.task_timestamps_are_ordered(task(updated_at="2026-01-02T05:04:05+02:00"))
     breaks("TASK-LIFECYCLE", checks.task_timestamps_are_ordered,
            task(updated_at="2026-01-02T03:04:04Z"))
-    breaks("TASK-LIFECYCLE", checks.task_timestamps_are_ordered, task(updated_at="?"))
+
+
+@pytest.mark.parametrize("times", [{"updated_at": "?"}, {"created_at": 1700000000},
+                                   {"updated_at": None}, {"created_at": "2024-01-01T10:00:00"}])
+def test_timestamps_that_are_not_both_rfc_3339_are_task_shape_s_not_an_order(
+        times: dict[str, Any]) -> None:
+    checks.task_timestamps_are_ordered(task(**times))
+    breaks("TASK-SHAPE", checks.task_object_is_well_formed, task(**times))
+
+
+@pytest.mark.parametrize(("before", "after"), [
+    ("validating", "indexing"), ("queued", "failed"), ("ready", "ready"), ("indexing", "paused"),
+    ("processing", "validating")])
+def test_a_status_read_after_another_that_moves_forward_follows_it(before: str,
+                                                                   after: str) -> None:
+    checks.status_read_later_follows(before, after, answer(200, method="GET"),
+                                     answer(200, method="GET"))
+
+
+@pytest.mark.parametrize(("before", "after"), [
+    ("indexing", "queued"), ("ready", "indexing"), ("ready", "failed"), ("failed", "ready")])
+def test_a_status_read_after_another_that_goes_back_or_leaves_a_final_one_breaks_the_lifecycle(
+        before: str, after: str) -> None:
+    earlier, later = answer(200, method="GET"), answer(200, method="GET")
+    found = breaks("TASK-LIFECYCLE", checks.status_read_later_follows, before, after, earlier,
+                   later)
+    assert repr(before) in found.message and repr(after) in found.message
 
 
 def test_create_answers() -> None:

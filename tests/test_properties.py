@@ -18,12 +18,13 @@ from typing import Any
 
 import pytest
 
+from conformance.clauses import ContractViolation
 from conformance.emulator import create_app
 from conformance.emulator.server import start_in_thread
 from conformance.properties.generation import load_schema
 from conformance.properties.guard import IMPOSSIBLE_PREFIX, LOOPBACK_TASK_ALLOWANCE, MARKER_NUMBERS
 from conformance.properties.hints import HINTS_KEY, breaks_only_hints, contract_view
-from conformance.properties.judging import clause_for
+from conformance.properties.judging import clause_for, contract_checks
 from conformance.resources.cleanup import UPLOAD_MARKER
 from conformance.resources.errors import BudgetExceeded
 from conformance.resources.ledger import Ledger
@@ -202,6 +203,43 @@ def test_operations_without_a_clause_of_their_own_are_judged_by_none_but_no_5xx_
     for op in ("createIndex", "deleteVideo", "deleteIndex", "retrieveTask"):
         assert clause_for("negative_data_rejection", op, 500) == "NO-5XX"
         assert clause_for("response_schema_conformance", op, 404) == "ERR-ENVELOPE"
+
+
+def test_a_delete_of_the_run_s_own_task_is_never_blamed_as_an_unknown_id() -> None:
+    # An undocumented refusal (409) of an ID that never existed is DEL-UNKNOWN's; of the
+    # run's live task its status decides the clause (the scenario tests judge each status);
+    # of a task the run deleted, a second delete: DEL-GONE's.
+    assert clause_for("positive_data_acceptance", "deleteTask", 409) == "DEL-UNKNOWN"
+    assert clause_for("positive_data_acceptance", "deleteTask", 409, own=True,
+                      made=True) is None
+    assert clause_for("positive_data_acceptance", "deleteTask", 409, made=True) == "DEL-GONE"
+
+
+def _case(task_id: str) -> Any:
+    return type("Case", (), {"path_parameters": {"task_id": task_id}})()
+
+
+def _answered(status: int) -> Any:
+    request = type("Request", (), {"method": "DELETE", "url": "http://127.0.0.1/v1.3/tasks/x"})()
+    return type("Answer", (), {"status_code": status, "headers": {},
+                               "content": b"" if status == 204 else b"{}",
+                               "request": request})()
+
+
+def test_a_2xx_for_a_task_id_that_never_existed_is_del_unknown_s_not_del_204_s() -> None:
+    made = {"a" * 24}
+    check = next(c for c in contract_checks("deleteTask", None, None, made)
+                 if c.__name__ == "delete_answer_is_204_without_body")
+    with pytest.raises(ContractViolation) as never:
+        check(None, _answered(200), _case("ffffffff" + "0" * 16))
+    assert never.value.clause_id == "DEL-UNKNOWN"
+    with pytest.raises(ContractViolation) as malformed:
+        check(None, _answered(204), _case("not-an-id"))
+    assert malformed.value.clause_id == "DEL-MALFORMED"
+    with pytest.raises(ContractViolation) as own:
+        check(None, _answered(200), _case("a" * 24))
+    assert own.value.clause_id == "DEL-204"
+    check(None, _answered(204), _case("a" * 24))
 
 
 def test_every_check_failing_on_a_server_error_names_only_no_5xx() -> None:

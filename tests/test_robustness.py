@@ -16,7 +16,7 @@ from live_like import Behaviour, LiveLike, live_like
 
 from conformance.resources.ledger import Ledger
 from conformance.resources.provisioning import Provisioner
-from conformance.resources.watch import Watch
+from conformance.resources.watch import NEW_TASK_GRACE, Watch
 from conformance.settings import Secret, Settings
 from conformance.wire.client import ApiClient, answer_lost, dropped_before
 from conformance.wire.transcript import Transcript
@@ -212,15 +212,28 @@ def _another_delete(watch: Watch) -> None:
     watch.deleted("/tasks/" + "d" * 24, 204, "DELETE /tasks/ddd -> 204")
 
 
-def test_a_delete_that_turns_another_ready_task_failed_is_del_only_that_finding() -> None:
+def test_a_final_status_changed_inside_a_delete_s_bracket_is_that_delete_s_finding() -> None:
+    reads = iter([_read(_task("ready")), _read(_task("failed"))])
+    watch = Watch(lambda task_id: next(reads))
+    watch.track("a" * 24, "b" * 24, "c" * 24, role="shared_ready")
+    with watch.bracket():  # read right before (ready), then the delete, then read (failed)
+        _another_delete(watch)
+    [finding] = watch.findings
+    assert finding.kind == "status" and finding.destroys and finding.clause == "DEL-ONLY-THAT"
+    assert "'ready' to 'failed'" in finding.what
+    assert watch.destroyed("a" * 24) is finding and watch.lifecycle == []
+
+
+def test_a_final_status_changed_across_deletes_no_bracket_held_is_the_lifecycle_s() -> None:
     watch = _watched()
     watch.saw("a" * 24, _read(_task("ready")))
     watch.closed = True  # no look-around: the reads are given here
     _another_delete(watch)
-    finding = watch.saw("a" * 24, _read(_task("failed")))
-    assert finding is not None and finding.kind == "status" and finding.destroys
-    assert "'ready' to 'failed'" in finding.what
-    assert watch.destroyed("a" * 24) is finding
+    assert watch.saw("a" * 24, _read(_task("failed"))) is None
+    assert watch.findings == []
+    [record] = watch.lifecycle
+    assert record.clause == "TASK-LIFECYCLE" and record.destroys
+    assert watch.destroyed("a" * 24) is record
 
 
 def test_moving_forward_is_no_change_and_no_delete_in_between_is_no_deletes_doing() -> None:
@@ -231,7 +244,29 @@ def test_moving_forward_is_no_change_and_no_delete_in_between_is_no_deletes_doin
     assert watch.saw("a" * 24, _read(_task("ready"))) is None  # forward, and filled in
     # Changed without any delete in between: the lifecycle's business, not a delete's.
     assert watch.saw("a" * 24, _read(_task("failed"))) is None
-    assert watch.findings == []
+    assert watch.findings == [] and [r.kind for r in watch.lifecycle] == ["status"]
+
+
+def test_a_task_never_seen_alive_cannot_vanish_past_its_grace_it_was_never_shown() -> None:
+    watch = Watch(lambda task_id: _read(None))
+    watch.track("a" * 24, "b" * 24, "c" * 24, role="shared_ready")
+    watch._tasks["a" * 24].tracked_at -= NEW_TASK_GRACE + 1
+    watch.closed = True
+    _another_delete(watch)
+    gone = _read(None)
+    assert watch.saw("a" * 24, gone) is None and watch.findings == []
+    assert watch.never_shown("a" * 24, gone) and not watch.not_shown_yet("a" * 24, gone)
+
+
+def test_a_refused_delete_that_renames_another_task_s_upload_is_a_finding() -> None:
+    watch = Watch(lambda task_id: _read(None))
+    watch.track("a" * 24, "b" * 24, "c" * 24, role="shared_ready", filename="x.mp4")
+    watch.closed = True
+    watch.saw("a" * 24, _read(_task("validating")))
+    watch.deleted("/tasks/" + "d" * 24, 400, "DELETE /tasks/ddd -> 400")
+    renamed = {"filename": "renamed.mp4", "duration": 5.0, "width": 480, "height": 360}
+    finding = watch.saw("a" * 24, _read(_task("indexing", system_metadata=renamed)))
+    assert finding is not None and "renamed.mp4" in finding.what and not finding.destroys
 
 
 def test_settled_fields_of_a_final_task_must_stay_across_another_delete() -> None:
@@ -262,12 +297,48 @@ def test_a_list_item_must_show_what_retrieve_showed() -> None:
     watch.closed = True
     watch.saw("a" * 24, _read(_task("ready")))
     page = httpx.Response(200, json={}, request=httpx.Request("GET", "http://127.0.0.1/"))
-    watch.listed("a" * 24, _task("failed"), page)
+    watch.listed("a" * 24, _task("ready", video_id="e" * 24), page)
     assert watch.findings == []  # no delete of the run at all yet
     _another_delete(watch)
     watch.listed("a" * 24, _task("indexing"), page)  # a lagging list: no finding
+    watch.listed("a" * 24, _task("failed"), page)  # a status: the lifecycle tests read lists
     # The same instant written otherwise is the same value.
     watch.listed("a" * 24, _task("ready", created_at="2026-01-01T00:00:00.000+00:00"), page)
     assert watch.findings == []
-    watch.listed("a" * 24, _task("failed"), page)
-    assert [f.kind for f in watch.findings] == ["status"]
+    watch.listed("a" * 24, _task("ready", video_id="e" * 24), page)
+    assert [f.kind for f in watch.findings] == ["changed"]
+
+
+def _listed_by_index(watch: Watch, *items: dict[str, Any]) -> None:
+    """An index's list as the owner's client would tell the watch of it."""
+    page = httpx.Response(200, json={"data": list(items), "page_info": {}},
+                          request=httpx.Request("GET", "http://127.0.0.1/v1.3/tasks",
+                                                params={"index_id": "b" * 24}))
+    page.extensions["conformance.exchange"] = type("E", (), {"key_label": "primary"})()
+    watch.observe("GET", "/tasks", page)
+
+
+def test_only_a_list_that_showed_the_task_before_a_delete_can_have_lost_it() -> None:
+    watch = _watched()
+    watch.closed = True
+    watch.saw("a" * 24, _read(_task("ready")))
+    page = httpx.Response(200, json={}, request=httpx.Request("GET", "http://127.0.0.1/"))
+    _another_delete(watch)
+    # Never shown by its index's list: the filter's recall, not a loss.
+    assert watch.missing_from_list("a" * 24, page) is None
+    watch.closed = False
+    _listed_by_index(watch, _task("ready"))
+    watch.closed = True
+    assert watch.missing_from_list("a" * 24, page) is None  # no delete since it was shown
+    _another_delete(watch)
+    assert watch.missing_from_list("a" * 24, page) is not None
+
+
+def test_a_list_that_showed_the_task_at_another_status_cannot_have_lost_it() -> None:
+    watch = _watched()
+    _listed_by_index(watch, _task("indexing"))  # a filter may drop the task once it is ready
+    watch.closed = True
+    watch.saw("a" * 24, _read(_task("ready")))
+    _another_delete(watch)
+    page = httpx.Response(200, json={}, request=httpx.Request("GET", "http://127.0.0.1/"))
+    assert watch.missing_from_list("a" * 24, page) is None

@@ -39,12 +39,14 @@ from conformance.checks.listing import (
 from conformance.checks.tasks import (
     FINAL_STATUSES,
     HLS_STATUSES,
+    LIFECYCLE_RANK,
     MAX_PAGE_LIMIT,
     REQUIRED_TASK_FIELDS,
     TASK_STATUSES,
     create_answer_is_ok,
     create_is_rejected,
     retrieve_answer_is_task,
+    status_read_later_follows,
     statuses_move_forward,
     task_is_unchanged,
     task_object_is_well_formed,
@@ -52,7 +54,8 @@ from conformance.checks.tasks import (
 )
 
 __all__ = [
-    "FINAL_STATUSES", "HLS_STATUSES", "MAX_PAGE_LIMIT", "REQUIRED_TASK_FIELDS", "TASK_STATUSES",
+    "FINAL_STATUSES", "HLS_STATUSES", "LIFECYCLE_RANK",
+    "MAX_PAGE_LIMIT", "REQUIRED_TASK_FIELDS", "TASK_STATUSES",
     "answer_is_not_a_server_error", "answer_is_unauthorized", "answer_says_task_is_gone",
     "create_answer_is_ok", "create_is_rejected", "delete_answer_is_204_without_body",
     "delete_is_refused", "error_answer_has_envelope", "filtered_list_leaves_out",
@@ -62,7 +65,8 @@ __all__ = [
     "oversized_page_limit_is_refused_or_clamped", "page_number_is_the_one_asked",
     "page_past_the_end_is_empty",
     "pages_partition_the_set", "refusal_code_is_task_cannot_be_deleted", "reproduce_line",
-    "retrieve_answer_is_task", "second_delete_is_not_accepted", "statuses_move_forward",
+    "retrieve_answer_is_task", "second_delete_is_not_accepted",
+    "status_read_later_follows", "statuses_move_forward",
     "task_is_unchanged", "task_object_is_well_formed", "task_timestamps_are_ordered",
     "unknown_id_answer_is_not_found",
 ]

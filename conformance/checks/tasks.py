@@ -15,9 +15,10 @@ from conformance.checks.answers import client_error, fail, json_body, what, wher
 
 TASK_STATUSES = ("uploading", "validating", "pending", "queued", "indexing", "ready", "failed")
 FINAL_STATUSES = frozenset({"ready", "failed"})
-# Position in the documented lifecycle; ready and failed share the last rank so that one
-# can never follow the other.
-_RANK = {s: i for i, s in enumerate(TASK_STATUSES[:-1])} | {"failed": TASK_STATUSES.index("ready")}
+LIFECYCLE_RANK = {s: i for i, s in enumerate(TASK_STATUSES[:-1])} | {
+    "failed": TASK_STATUSES.index("ready")}
+"""Position in the documented lifecycle; ready and failed share the last rank so that one can
+never follow the other."""
 HLS_STATUSES = ("PROCESSING", "COMPLETE", "CANCELED", "ERROR")
 REQUIRED_TASK_FIELDS = ("_id", "index_id", "status", "created_at", "updated_at")
 MAX_PAGE_LIMIT = 50
@@ -152,26 +153,43 @@ def statuses_move_forward(statuses: Sequence[str], *, clause_id: str = "TASK-LIF
     finding (judged on every task object the run reads), so it is passed over here."""
     previous: str | None = None
     for status in statuses:
-        if status not in _RANK:
+        if status not in LIFECYCLE_RANK:
             continue
         if previous is not None and status != previous:
             if previous in FINAL_STATUSES:
                 fail(clause_id, f"{subject}: expected the final status {previous!r} to stay, "
                      f"observed {list(statuses)}")
-            if _RANK[status] < _RANK[previous]:
+            if LIFECYCLE_RANK[status] < LIFECYCLE_RANK[previous]:
                 fail(clause_id, f"{subject}: expected statuses to move forward only "
                      f"({' -> '.join(TASK_STATUSES[:-1])} | failed), observed "
                      f"{list(statuses)}")
         previous = status
 
 
+def status_read_later_follows(before: str, after: str, earlier: httpx.Response,
+                              later: httpx.Response, subject: str = "the task") -> None:
+    """TASK-LIFECYCLE: a status read by a request sent once an earlier read was answered
+    (``earlier`` showed ``before``, ``later`` shows ``after``) is not an earlier one of the
+    lifecycle, and follows a final status only by being that status. Statuses outside the
+    enum are TASK-SHAPE's, passed over."""
+    if before not in LIFECYCLE_RANK or after not in LIFECYCLE_RANK or before == after:
+        return
+    if before in FINAL_STATUSES:
+        fail("TASK-LIFECYCLE", f"{subject}: expected the final status {before!r} to stay, "
+             f"read {after!r} afterwards", later)
+    if LIFECYCLE_RANK[after] < LIFECYCLE_RANK[before]:
+        fail("TASK-LIFECYCLE", f"{subject}: expected statuses to move forward only "
+             f"({' -> '.join(TASK_STATUSES[:-1])} | failed), read {before!r} and then "
+             f"{after!r}", later)
+
+
 def task_timestamps_are_ordered(body: Mapping[str, Any],
                                 response: httpx.Response | None = None) -> None:
-    """TASK-LIFECYCLE: updated_at is not before created_at."""
+    """TASK-LIFECYCLE: updated_at is not before created_at. Judged only between two RFC 3339
+    date-times: a time missing or malformed is TASK-SHAPE's (LIST-SHAPE's) finding."""
     created, updated = body.get("created_at"), body.get("updated_at")
     if not (is_date_time(created) and is_date_time(updated)):
-        fail("TASK-LIFECYCLE", f"task {body.get('_id')}: expected RFC 3339 created_at and "
-             f"updated_at, got {created!r} and {updated!r}", response)
+        return
     if parse_time(str(updated)) < parse_time(str(created)):
         fail("TASK-LIFECYCLE", f"task {body.get('_id')}: expected updated_at >= created_at, "
              f"got created_at {created} and updated_at {updated}", response)

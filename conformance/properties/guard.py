@@ -375,8 +375,12 @@ class Guard:
 
     def checks_for(self, case: Any) -> list[Callable[..., Any]]:
         """Our checks for this case, bound to what the guard recorded and decided of it."""
-        return contract_checks(operation_id(case.operation.label),
-                               self._exchanges.get(case.id), self._decided.get(case.id))
+        return contract_checks(operation_id(case.operation.label), self._exchanges.get(case.id),
+                               self._decided.get(case.id), self.tasks)
+
+    def made(self, case: Any) -> bool:
+        """The case's path names a task this guard made (deleted since or not)."""
+        return (case.path_parameters or {}).get("task_id") in self.tasks
 
     def summary(self) -> str:
         unjudged = f", {self.unjudged} not judged (a create or delete whose connection " \

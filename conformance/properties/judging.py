@@ -3,7 +3,8 @@ the clause each failed check names."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import re
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -40,12 +41,15 @@ FIXED = {"not_a_server_error": "NO-5XX", "ignored_auth": "AUTH-REQUIRED",
 DELETES = {"deleteTask": ("task", "task_id"), "deleteVideo": ("video", "video-id"),
            "deleteIndex": ("index", "index-id")}
 """Delete operations: the kind of resource each removes and its path parameter."""
+_WELL_FORMED = re.compile(r"[0-9a-f]{24}")
 
 
-def clause_for(check: str, operation: str, status: int | None, *, own: bool = False) -> str | None:
+def clause_for(check: str, operation: str, status: int | None, *, own: bool = False,
+               made: bool = False) -> str | None:
     """The clause a failed schemathesis check breaks, for this operation and answer status;
     None: no clause judges it (the failure is dropped). ``own``: the path names a task the
-    run made and did not delete, which retrieve must answer (TASK-SHAPE)."""
+    run made and did not delete, which retrieve must answer (TASK-SHAPE); ``made``: a task
+    the run made, deleted or not (one it did not make never existed)."""
     if status is not None and status >= 500:
         # A server error is NO-5XX's alone: the same answer also fails the status and
         # acceptance checks, which would otherwise name the operation's shape clause.
@@ -54,6 +58,14 @@ def clause_for(check: str, operation: str, status: int | None, *, own: bool = Fa
         return FIXED[check]
     if check == "negative_data_rejection":
         return REJECTS.get(operation)
+    if check == "status_code_conformance" and operation == "deleteTask" and not made \
+            and status is not None and 200 <= status < 300:
+        return None  # a 2xx for an ID the run never made: contract_checks names its clause
+    if check == "positive_data_acceptance" and operation == "deleteTask" and (own or made):
+        # The run's own task is no unknown ID: a live one's status decides which delete
+        # clause its answer is held to (the scenario tests judge each status), a deleted
+        # one's second delete is DEL-GONE's.
+        return None if own else "DEL-GONE"
     if check == "positive_data_acceptance":
         return "TASK-SHAPE" if own and operation == "retrieveTask" else ACCEPTS.get(operation)
     if status is not None and 400 <= status < 500 and check != "status_code_conformance":
@@ -86,12 +98,12 @@ def failure_clauses(exc: BaseException) -> list[str] | None:
 
 @contextmanager
 def naming_clauses(case: Any, response: Any, watch: Watch | None = None, *,
-                   own: bool = False) -> Iterator[None]:
+                   own: bool = False, made: bool = False) -> Iterator[None]:
     """Tag each failure with its clause while the answer's status is still known; drop the
     refusals the contract does not require (a request that broke only generation hints, or a
     clamped ``page_limit``: see ``hints.breaks_only_hints``). A created task not found again
     after another successful delete is DEL-ONLY-THAT's, not CREATE-OK's (``watch`` knows).
-    ``own``: see ``clause_for``."""
+    ``own`` and ``made``: see ``clause_for``."""
     try:
         yield
     except FailureGroup as group:
@@ -107,7 +119,8 @@ def naming_clauses(case: Any, response: Any, watch: Watch | None = None, *,
                 continue
             clause = "NO-5XX" if response.status_code >= 500 else \
                 _failure_clause(failure) if isinstance(failure, CustomFailure) else (
-                    clause_for(failure.checks[0], op, response.status_code, own=own)
+                    clause_for(failure.checks[0], op, response.status_code, own=own,
+                               made=made)
                     if failure.checks else None)
             if clause == "CREATE-OK" and watch is not None and isinstance(failure, Failure) \
                     and "ensure_resource_availability" in failure.checks \
@@ -154,18 +167,30 @@ class Grant:
     (contract.md, "Live targets may differ") instead of making a task that fails."""
 
 
-def contract_checks(op: str, exchange: Exchange | None,
-                    grant: Grant | None) -> list[Callable[..., Any]]:
+def contract_checks(op: str, exchange: Exchange | None, grant: Grant | None,
+                    made: Collection[str] = ()) -> list[Callable[..., Any]]:
     """Our checks for one case of operation ``op``, to add to schemathesis' configured
-    defaults (trap 8); ``exchange`` is what was recorded of the answer, for reproduce lines."""
+    defaults (trap 8); ``exchange`` is what was recorded of the answer, for reproduce lines;
+    ``made``: the tasks the run's property tests created (any other ID never existed)."""
 
     def error_answer_has_envelope(ctx: Any, response: Any, case: Any) -> None:
         if 400 <= response.status_code < 500:
             checks.error_answer_has_envelope(as_httpx(response, exchange))
 
     def delete_answer_is_204_without_body(ctx: Any, response: Any, case: Any) -> None:
-        if 200 <= response.status_code < 300:
-            checks.delete_answer_is_204_without_body(as_httpx(response, exchange))
+        if not 200 <= response.status_code < 300:
+            return
+        answer = as_httpx(response, exchange)
+        task_id = (case.path_parameters or {}).get("task_id")
+        if op == "deleteTask" and task_id not in made:
+            # A 2xx for an ID that never existed is no successful delete of anything: its
+            # clause is DEL-UNKNOWN (DEL-MALFORMED for a malformed one), never DEL-204.
+            if isinstance(task_id, str) and _WELL_FORMED.fullmatch(task_id):
+                checks.unknown_id_answer_is_not_found(answer)
+            else:
+                checks.malformed_id_answer_is_client_error(answer)
+            return
+        checks.delete_answer_is_204_without_body(answer)
 
     def task_object_is_well_formed(ctx: Any, response: Any, case: Any) -> None:
         if response.status_code == 200:

@@ -47,11 +47,20 @@ def exercise(guard: Guard, case: Any) -> None:
     if not guard.secure(case):
         return
     response = guard.send(case)
-    with judging.naming_clauses(case, response, guard.watch, own=guard.owns(case)):
+    _look_around(guard)
+    with judging.naming_clauses(case, response, guard.watch, own=guard.owns(case),
+                                 made=guard.made(case)):
         case.validate_response(response, additional_checks=guard.checks_for(case),
                                excluded_checks=guard.excluded_for(case),
                                transport_kwargs=guard.call_kwargs())
     guard.judged(case, response)
+
+
+def _look_around(guard: Guard) -> None:
+    """The property tests are the run's longest stretch without a scenario reading its tasks:
+    the watch reads them now and then meanwhile (``Watch.now_and_then``)."""
+    if guard.watch is not None:
+        guard.watch.now_and_then(guard.sent)
 
 
 def state_machine(guard: Guard) -> Any:
@@ -66,12 +75,15 @@ def state_machine(guard: Guard) -> Any:
         def call(self, case: Any, **kwargs: Any) -> Any:
             if not guard.secure(case):
                 hypothesis.reject()
-            return guard.send(case)
+            response = guard.send(case)
+            _look_around(guard)
+            return response
 
         def validate_response(self, response: Any, case: Any,
                               additional_checks: list[Any] | None = None,
                               **kwargs: Any) -> None:
-            with judging.naming_clauses(case, response, guard.watch, own=guard.owns(case)):
+            with judging.naming_clauses(case, response, guard.watch,
+                                        own=guard.owns(case), made=guard.made(case)):
                 case.validate_response(
                     response, additional_checks=[*(additional_checks or []),
                                                  *guard.checks_for(case)],

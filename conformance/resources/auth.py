@@ -24,7 +24,8 @@ import httpx
 from conformance.resources import media
 from conformance.resources.cleanup import answer_json, is_gone
 from conformance.resources.creates import create_that_must_make_nothing
-from conformance.resources.errors import SubjectDestroyed
+from conformance.resources.deletions import first_refusal
+from conformance.resources.errors import ProvisioningError, SubjectDestroyed
 from conformance.resources.ledger import Ledger
 from conformance.resources.pages import Listing
 from conformance.resources.pool import Pool
@@ -202,21 +203,28 @@ class AuthTrials:
 
     def _baseline(self) -> str:
         """Why a video delete's effect cannot be seen ("" when it can): the owner's delete of
-        the ready task must be refused while its video exists, once, before any try."""
+        the ready task must be refused while its video exists, before any try, and refused
+        again right after (the refusal itself left the video: ``deletions.first_refusal``,
+        which blames a refusal that changed its task on DEL-VIDEO-FIRST)."""
         if self._video_baseline is None:
             pool = self._pool
             if not pool.usable("doomed_ready") or pool.tasks["doomed_ready"].video_id is None:
                 self._video_baseline = f"the pool's doomed_ready task " \
                     f"{pool.why_not('doomed_ready')}"
-            else:
-                task = pool.tasks["doomed_ready"]
-                refused = self._raw.delete_task(task.task_id)
-                if refused.is_success:
-                    pool.destroyed("doomed_ready", "DEL-VIDEO-FIRST")
-                    self._provisioner.note_deleted("task", task.task_id)
-                self._video_baseline = "" if refused.status_code == 400 else (
-                    f"its owner's delete of ready task {task.task_id} while the video exists "
-                    f"answered {refused.status_code}, not a refusal (see DEL-VIDEO-FIRST)")
+                return self._video_baseline
+            task = pool.tasks["doomed_ready"]
+            try:
+                refused, _, again = first_refusal(self._raw, pool, self._provisioner,
+                                                  "doomed_ready")
+            except ProvisioningError as exc:
+                self._video_baseline = str(exc)
+                return self._video_baseline
+            statuses = [r.status_code for r in (refused, again) if r is not None]
+            self._video_baseline = "" if statuses == [400, 400] and \
+                pool.usable("doomed_ready") else (
+                f"its owner's delete of ready task {task.task_id} while the video exists "
+                f"answered {' then '.join(map(str, statuses))}, not two refusals that left it "
+                "as it was (see DEL-VIDEO-FIRST)")
         return self._video_baseline
 
     def _create_index(self, caller: ApiClient, found: KeyTrial) -> None:

@@ -66,6 +66,10 @@ class PoolTask:
     unavailable: str | None = None
     """Why the task cannot serve its role: it did not end as meant, or vanished."""
     unavailable_clause: str | None = None
+    refused_with_video: tuple[httpx.Response, httpx.Response, httpx.Response | None] | None = None
+    """The owner's first delete of this ready task while its video exists, the read after
+    it, and a second delete right after (None: not sent), made once by whichever test needs
+    it first (``deletions.first_refusal``)."""
 
 
 class Pool:
@@ -131,6 +135,9 @@ class Pool:
             except BaseException as exc:  # re-raised in the caller's thread below
                 failure.append(exc)
 
+        # Every task seen once before the probe's first delete: what that delete changes in
+        # another task shows at its next read (DEL-ONLY-THAT).
+        self._watch.check()
         probed = [(role, created[role]) for role in PROBED if role in created]
         threads = [threading.Thread(target=run, args=entry, name=f"unfinished-{entry[0]}",
                                     daemon=True) for entry in probed]
@@ -267,16 +274,17 @@ class Pool:
 
     def read(self, role: str, api: ApiClient | None = None) -> httpx.Response:
         """Retrieve a pool task and remember the status seen, for the lifecycle check. A task
-        that vanished without the run deleting it is no subject any more: SubjectDestroyed
-        citing DEL-ONLY-THAT, instead of an answer a test would misjudge."""
+        that vanished without the run deleting it, or whose final status did not stay, is no
+        subject any more: SubjectDestroyed citing DEL-ONLY-THAT or TASK-LIFECYCLE (the watch
+        says which), instead of an answer a test would misjudge."""
         task = self.tasks[role]
         response = (api or self._api.unchecked()).retrieve_task(task.task_id)
         self._watch.saw(task.task_id, response)
         finding = self._watch.destroyed(task.task_id)
         if finding is not None:
-            self.destroyed(role, "DEL-ONLY-THAT")
-            raise SubjectDestroyed(f"the pool's {role} task {finding.what} (see DEL-ONLY-THAT)",
-                                   "DEL-ONLY-THAT")
+            self.destroyed(role, finding.clause)
+            raise SubjectDestroyed(f"the pool's {role} task {finding.what} (see "
+                                   f"{finding.clause})", finding.clause)
         body = answer_json(response)
         if response.status_code == 200 and "status" in body:
             with self._lock:

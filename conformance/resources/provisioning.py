@@ -174,7 +174,8 @@ class Provisioner:
             self._ledger.add("video", task.video_id, index_id=task.index_id,
                              task_id=task.task_id)
         if self.watch is not None:
-            self.watch.track(task.task_id, task.index_id, task.video_id)
+            self.watch.track(task.task_id, task.index_id, task.video_id,
+                             filename=task.filename)
         return task
 
     def find_by_filename(self, index_id: str, filename: str | None,
@@ -325,12 +326,20 @@ class Provisioner:
 
     def _stopped_by(self, task_id: str, response: httpx.Response) -> bool:
         """A poll that shows the task gone ends its wait at once: vanished without the run
-        deleting it (DEL-ONLY-THAT), or removed by a delete the run sent."""
+        deleting it (DEL-ONLY-THAT), never retrievable past a new task's grace (CREATE-OK),
+        or removed by a delete the run sent."""
         finding = self.watch.saw(task_id, response) if self.watch is not None else None
         if finding is not None and finding.vanished:
             with self._lock:
                 self._gone[task_id] = (f"task {task_id} {finding.what} (see DEL-ONLY-THAT)",
                                        "DEL-ONLY-THAT")
+            return True
+        if self.watch is not None and self.watch.never_shown(task_id, response):
+            with self._lock:
+                self._gone[task_id] = (
+                    f"task {task_id} was never retrievable: its create answered with its ID, "
+                    f"but it still reads {response.status_code} more than {NEW_TASK_GRACE:g} s "
+                    "later (see CREATE-OK)", "CREATE-OK")
             return True
         if is_gone(response) and self.watch is not None and (
                 self.watch.expected_gone(task_id) or self.watch.named(task_id)):

@@ -113,8 +113,8 @@ def test_refused_delete_of_an_unfinished_task_carries_code_task_cannot_be_delete
 
 def _ready_refusal(deletions: Deletions) -> tuple[httpx.Response, httpx.Response]:
     if deletions.ready_refused is None or deletions.ready_after_refusal is None:
-        raise ProvisioningError(f"the ready task's delete was not tried: the pool's "
-                                f"doomed_ready task {deletions.ready_gone}")
+        raise deletions.cannot("doomed_ready", "the ready task's delete was not tried: the "
+                               f"pool's doomed_ready task {deletions.ready_gone}")
     return deletions.ready_refused, deletions.ready_after_refusal
 
 
@@ -127,12 +127,19 @@ def test_delete_of_a_ready_task_with_its_video_is_refused_and_changes_nothing(
     checks.answer_is_not_a_server_error(refused)
     checks.delete_is_refused(refused, "DEL-VIDEO-FIRST")
     checks.task_is_unchanged(task.final, after, "DEL-VIDEO-FIRST")
+    again = deletions.ready_refused_again
+    if again is not None and again.is_success:
+        raise ContractViolation(
+            "DEL-VIDEO-FIRST", f"ready task {task.task_id}'s delete was refused while its "
+            f"video existed, yet a second delete right after answered {again.status_code}: "
+            "the refused delete took its video", reproduce=checks.reproduce_line(refused))
     judged.add("DEL-VIDEO-FIRST", subject("DEL-VIDEO-FIRST", "a ready task",
                                           "refused while its own video exists"))
     video = deletions.video_delete
     if video is None:
-        raise ProvisioningError("the video was not deleted after the refusal, so whether it "
-                                f"survived is not judged: the ready task {deletions.ready_gone}")
+        raise deletions.cannot("doomed_ready", "the video was not deleted after the refusal, "
+                               "so whether it survived is not judged: the ready task "
+                               f"{deletions.ready_gone}")
     if not video.is_success:
         raise ContractViolation(
             "DEL-VIDEO-FIRST", "expected the video to survive the refused task delete and "

@@ -7,7 +7,6 @@ import pytest
 from conformance import checks
 from conformance.clauses import ContractViolation
 from conformance.resources.deletions import Deletions
-from conformance.resources.errors import ProvisioningError
 from conformance.run.state import Subjects
 from conformance.subjects import subject
 
@@ -19,8 +18,8 @@ def test_a_failed_task_deletes_with_204_and_no_body(deletions: Deletions,
                                                     judged: Subjects) -> None:
     response = deletions.failed_delete
     if response is None:
-        raise ProvisioningError("the failed task's delete could not be tried: the pool's "
-                                f"doomed_failed task {deletions.failed_gone}")
+        raise deletions.cannot("doomed_failed", "the failed task's delete could not be tried: "
+                               f"the pool's doomed_failed task {deletions.failed_gone}")
     assert deletions.failed_task is not None
     checks.answer_is_not_a_server_error(response)
     if response.status_code >= 400:
@@ -43,8 +42,8 @@ def test_a_ready_task_deletes_with_204_and_no_body_once_its_video_is_deleted(
         deletions: Deletions, judged: Subjects) -> None:
     video = deletions.video_delete
     if video is None:
-        raise ProvisioningError("the ready task's video was never deleted: the pool's "
-                                f"doomed_ready task {deletions.ready_gone}")
+        raise deletions.cannot("doomed_ready", "the ready task's video was never deleted: the "
+                               f"pool's doomed_ready task {deletions.ready_gone}")
     checks.answer_is_not_a_server_error(video)
     if not video.is_success:
         raise ContractViolation(
@@ -54,8 +53,8 @@ def test_a_ready_task_deletes_with_204_and_no_body_once_its_video_is_deleted(
     _deleted(judged, "a video")
     response = deletions.ready_delete
     if response is None:
-        raise ProvisioningError("the ready task's delete could not be tried once its video "
-                                f"was deleted: it {deletions.ready_gone}")
+        raise deletions.cannot("doomed_ready", "the ready task's delete could not be tried "
+                               f"once its video was deleted: it {deletions.ready_gone}")
     assert deletions.ready_task is not None
     checks.answer_is_not_a_server_error(response)
     if response.status_code >= 400:

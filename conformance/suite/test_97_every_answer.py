@@ -1,7 +1,8 @@
 """NO-5XX and ERR-ENVELOPE over every answer of the run, TASK-SHAPE and LIST-SHAPE over every
 task object it read: provisioning's polls, the probe's reads, the scenarios', the property
 tests' and the client library's alike, whichever client received them, at whatever status
-the task showed.
+the task showed; TASK-LIFECYCLE over every read of each task of the run, retrieve and list
+items alike, in the order they were made.
 
 Runs near the end, from the run's transcript. An answer whose body the transcript had to
 shorten cannot be read as JSON again and is not judged here (the checked client judged it
@@ -11,31 +12,25 @@ when it arrived, if it was the checked client's).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from urllib.parse import urlsplit
+from collections.abc import Callable
 
 import httpx
 import pytest
 
 from conformance import checks
 from conformance.clauses import ContractViolation
+from conformance.resources.ledger import Ledger
+from conformance.resources.reads import (
+    TaskRead,
+    account_reads,
+    answer_of,
+    first_step_back,
+    task_reads,
+)
 from conformance.run.state import Subjects
 from conformance.settings import Settings
 from conformance.subjects import subject
 from conformance.wire.transcript import Exchange, Transcript
-
-# Headers that describe the bytes on the wire, not the decoded body the transcript keeps.
-_WIRE_ONLY = {"content-encoding", "content-length", "transfer-encoding"}
-
-
-def _as_answer(exchange: Exchange) -> httpx.Response:
-    headers = {k: v for k, v in exchange.response_headers.items()
-               if k.lower() not in _WIRE_ONLY}
-    answer = httpx.Response(exchange.status or 0, headers=headers,
-                            content=exchange.response_body.encode("utf-8"),
-                            request=httpx.Request(exchange.method, exchange.url))
-    answer.extensions["conformance.exchange"] = exchange
-    return answer
 
 
 @pytest.mark.clause("NO-5XX")
@@ -57,29 +52,11 @@ def test_every_4xx_answer_of_the_whole_run_is_json_with_code_and_message(
     errors = [e for e in transcript.since(0) if e.status is not None and 400 <= e.status < 500]
     readable = [e for e in errors if not e.response_truncated]
     for exchange in readable:
-        checks.error_answer_has_envelope(_as_answer(exchange))
+        checks.error_answer_has_envelope(answer_of(exchange))
     judged.add("ERR-ENVELOPE", f"every 4xx answer of the run: {len(readable)}")
     if len(readable) < len(errors):
         judged.partly("ERR-ENVELOPE", f"{len(errors) - len(readable)} 4xx answer(s) too long "
                       "to keep whole in the transcript")
-
-
-# Keys whose 200s are the account's own reads (a 200 to a missing or invalid key is
-# AUTH-REQUIRED's finding, whatever its body).
-_ACCOUNTS = frozenset({"primary", "second"})
-
-
-def _reads(transcript: Transcript, settings: Settings, listed: bool) -> Iterator[Exchange]:
-    """Every 200 the run got to a retrieve (or, ``listed``, a list) with an account's key."""
-    base = urlsplit(settings.base_url or "").path.rstrip("/")
-    for exchange in transcript.since(0):
-        if exchange.status != 200 or exchange.method != "GET" \
-                or exchange.key_label not in _ACCOUNTS:
-            continue
-        parts = urlsplit(exchange.url).path.removeprefix(base).split("/")
-        if (listed and parts == ["", "tasks"]) or \
-                (not listed and len(parts) == 3 and parts[1] == "tasks" and parts[2]):
-            yield exchange
 
 
 def _judge_all(exchanges: list[Exchange], clause_id: str,
@@ -90,7 +67,7 @@ def _judge_all(exchanges: list[Exchange], clause_id: str,
     whole = [e for e in exchanges if not e.response_truncated]
     for exchange in whole:
         try:
-            judge(_as_answer(exchange))
+            judge(answer_of(exchange))
         except ContractViolation as exc:
             found.append(exc)
     if len(whole) < len(exchanges):
@@ -119,7 +96,7 @@ def _status(exchange: Exchange) -> str | None:
 @pytest.mark.clause("TASK-SHAPE")
 def test_every_task_object_the_run_retrieved_is_well_formed_at_every_status(
         transcript: Transcript, settings: Settings, judged: Subjects) -> None:
-    reads = list(_reads(transcript, settings, listed=False))
+    reads = list(account_reads(transcript, settings.base_url or "", listed=False))
 
     def well_formed(answer: httpx.Response) -> None:
         checks.task_object_is_well_formed(checks.answers.json_body(answer), response=answer)
@@ -133,7 +110,55 @@ def test_every_task_object_the_run_retrieved_is_well_formed_at_every_status(
 @pytest.mark.clause("LIST-SHAPE")
 def test_every_list_answer_the_run_read_is_well_formed(
         transcript: Transcript, settings: Settings, judged: Subjects) -> None:
-    _judge_all(list(_reads(transcript, settings, listed=True)), "LIST-SHAPE",
+    _judge_all(list(account_reads(transcript, settings.base_url or "", listed=True)),
+               "LIST-SHAPE",
                checks.list_answer_is_well_formed, judged, "list answer")
     judged.add("LIST-SHAPE", subject("LIST-SHAPE", "every read",
                                      "every list answer of the run"))
+
+
+def _run_reads(transcript: Transcript, settings: Settings,
+               ledger: Ledger) -> dict[str, list[TaskRead]]:
+    return task_reads(transcript, settings.base_url or "",
+                      (entry.id for entry in ledger.entries("task")))
+
+
+@pytest.mark.task
+@pytest.mark.clause("TASK-LIFECYCLE")
+def test_every_task_of_the_run_read_in_order_only_moves_forward_and_stays_final(
+        transcript: Transcript, settings: Settings, ledger: Ledger, judged: Subjects) -> None:
+    # A read counts after another only when it was sent once the other was answered: reads
+    # in flight together (a poll beside the probe) have no order between them.
+    per_task = _run_reads(transcript, settings, ledger)
+    for task_id, reads in per_task.items():
+        step = first_step_back(reads)
+        if step is not None:
+            earlier, later = step
+            checks.status_read_later_follows(
+                str(earlier.status), str(later.status), answer_of(earlier.exchange),
+                answer_of(later.exchange),
+                subject=f"task {task_id} (read by {earlier.where()}, then by {later.where()})")
+    read = sum(1 for reads in per_task.values() if len(reads) > 1)
+    if not read:
+        pytest.skip("not judged: no task of the run was read twice")
+    judged.add("TASK-LIFECYCLE", f"statuses of {read} task(s) of the run, every read in order")
+    judged.add("TASK-LIFECYCLE", subject("TASK-LIFECYCLE", "every read",
+                                         "every task of the run in the order read"))
+
+
+@pytest.mark.task
+@pytest.mark.clause("TASK-LIFECYCLE")
+def test_every_task_object_of_the_run_shows_updated_at_not_before_created_at(
+        transcript: Transcript, settings: Settings, ledger: Ledger, judged: Subjects) -> None:
+    # Ordering is judged between two RFC 3339 date-times only: a time missing or malformed is
+    # TASK-SHAPE's (LIST-SHAPE's) finding, judged on every read above.
+    judgeable = [r for reads in _run_reads(transcript, settings, ledger).values() for r in reads
+                 if checks.tasks.is_date_time(r.body.get("created_at"))
+                 and checks.tasks.is_date_time(r.body.get("updated_at"))]
+    for read in judgeable:
+        checks.task_timestamps_are_ordered(read.body, answer_of(read.exchange))
+    if not judgeable:
+        pytest.skip("not judged: no task object of the run was read with both times")
+    judged.add("TASK-LIFECYCLE", f"every task object of the run read: {len(judgeable)}")
+    judged.add("TASK-LIFECYCLE", subject("TASK-LIFECYCLE", "every read",
+                                         "updated_at not before created_at in every object"))
