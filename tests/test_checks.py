@@ -300,7 +300,7 @@ def test_items_a_check_cannot_read_leave_it_unjudged_instead_of_blaming_its_clau
     good = page(["a", "b"], total=2, limit=2)
     assert checks.unreadable_items([good], ("_id", "index_id", "status", "created_at")) is None
     for item, fields, said in (
-            ({"index_id": "i"}, ("_id",), "no a non-empty string _id"),
+            ({"index_id": "i"}, ("_id",), "a non-empty string _id"),
             (task(status="in_progress"), ("_id", "status"), "a status of the enum"),
             (task(index_id=12345), ("index_id",), "index_id"),
             (task(updated_at="yesterday"), ("updated_at",), "RFC 3339 updated_at"),

@@ -84,7 +84,7 @@ def unreadable_items(bodies: Iterable[Mapping[str, Any]], fields: Iterable[str])
             for name in wanted:
                 test, kind = _READS[name]
                 if not test(item.get(name)):
-                    return (f"item {place} of page {number} has no {kind} (got "
+                    return (f"item {place} of page {number} does not carry {kind} (it has "
                             f"{item.get(name)!r}: see LIST-SHAPE)")
     return None
 
