@@ -57,8 +57,9 @@ def test_list_answers_data_and_page_info_with_task_items_without_hls(
     body = checks.list_answer_is_well_formed(response)
     shared = pool["shared_ready"].task_id
     if shared not in {item["_id"] for item in body["data"]}:
-        raise ContractViolation("LIST-SHAPE", f"expected the index's list to show task "
-                                f"{shared}, got {[i['_id'] for i in body['data']]}")
+        # Whether the index's list shows its tasks is LIST-FILTER-SORT's (recall).
+        judged.partly("LIST-SHAPE", f"the run's index's list did not show task {shared}: "
+                      f"its shape was judged on the {len(body['data'])} item(s) it showed")
     judged.add("LIST-SHAPE", subject("LIST-SHAPE", "list", "the run's index"))
     checks.list_answer_is_well_formed(api.list_tasks(page_limit=5))
     judged.add("LIST-SHAPE", subject("LIST-SHAPE", "list", "the account's first page"))
