@@ -126,7 +126,8 @@ def page_boundary_holds(first: httpx.Response, second: httpx.Response, limit: in
     """LIST-PAGING: page 2 of ``limit`` items starts where page 1, read at twice that size,
     says the limit-th task ends (no task on two pages, none passed over). ``judged`` is
     "repeat" or "skip": the one shift the caller showed no change to the account can explain
-    in this ``order``."""
+    in this ``order``. Tasks made at the same instant may be listed in either order, anew for
+    each request: a shift among them is no finding."""
     big, small = json_body(first), json_body(second)
     shift = page_two_shift(big, small, limit)
     if shift is None or shift == 0:
@@ -135,16 +136,14 @@ def page_boundary_holds(first: httpx.Response, second: httpx.Response, limit: in
     times = [parse_time(item["created_at"]) for item in big["data"]]
     if times[limit + shift] == times[limit]:
         return  # tasks made at the same instant: the sort leaves their order to the target
+    read = (f"the account's list sorted by created_at {order}: page 2 at {limit} a page "
+            f"starts with task {ids[limit + shift]}, but page 1 at {2 * limit} a page")
     if judged == "repeat" and shift < 0:
-        fail("LIST-PAGING", f"the account's list sorted by created_at {order}: page 2 of "
-             f"{limit} starts with task {ids[limit + shift]}, which page 1 of {2 * limit} "
-             f"shows at place {limit + shift + 1}, before the boundary: "
-             f"{-shift} task(s) on two pages", second)
+        fail("LIST-PAGING", f"{read} shows it at place {limit + shift + 1}, on page 1 at "
+             f"{limit} a page: {-shift} task(s) on two pages", second)
     if judged == "skip" and shift > 0:
-        fail("LIST-PAGING", f"the account's list sorted by created_at {order}: page 2 of "
-             f"{limit} starts with task {ids[limit + shift]}, but page 1 of {2 * limit} puts "
-             f"{ids[limit:limit + shift]} before it, on no page of {limit}: {shift} task(s) "
-             f"skipped", second)
+        fail("LIST-PAGING", f"{read} puts {ids[limit:limit + shift]} before it, on no page at "
+             f"{limit} a page: {shift} task(s) skipped", second)
 
 
 def pages_partition_the_set(pages: Sequence[Mapping[str, Any]], limit: int,
