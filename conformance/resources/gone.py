@@ -1,6 +1,6 @@
 """Looking for deleted tasks in every view (DEL-GONE): retrieve, every page of the account's
-list, their indexes' lists, the lists by the statuses they had, the list by both final
-statuses (repeated ``status`` keys), and a second delete, right after each delete and again at
+list, their indexes' lists, the lists by the statuses they had, their indexes' lists by both
+final statuses (repeated ``status`` keys), and a second delete, right after each delete and again at
 the end of the run. The answers are kept; the tests judge them with :func:`judge_view`.
 """
 
@@ -75,8 +75,11 @@ def look_for_gone(client: ApiClient, listing: Listing, tasks: Sequence[Deleted],
     look.walks["list by status"] = [(f"the list by status {status}",
                                      listing.walk(client, status=status))
                                     for status in dict.fromkeys([*_statuses(tasks), *statuses])]
+    # Within each index: a page or two where the account-wide list may run to the budget.
     look.walks["list by repeated status keys"] = [
-        ("the list by status ready and status failed", listing.walk(client, status=list(BOTH)))]
+        (f"index {index}'s list by status ready and status failed",
+         listing.walk(client, index_id=index, status=list(BOTH)))
+        for index in indexes[:MAX_INDEXES]]
     for task in tasks:
         look.second_deletes[task.task_id] = client.delete_task(task.task_id)
     return look
@@ -114,6 +117,6 @@ def judge_view(look: GoneLook, view: str) -> list[str]:
                                           f"{task.what} was deleted; {name}, {look.moment}")
             if not walk.complete:
                 partly.append(f"{name} was read up to the page budget ({walk.extent()})")
-        if view == "list by index_id":
+        if view in ("list by index_id", "list by repeated status keys"):
             partly += look.cut
     return partly
