@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from conformance.clauses import CLAUSES
 
-__all__ = ["AUTH_KEYS", "AUTH_OPERATIONS", "GONE_VIEWS", "ISOLATION_STATES", "SUBJECTS",
-           "Subject", "subject", "subjects"]
+__all__ = ["AUTH_KEYS", "AUTH_OPERATIONS", "GONE_AGAIN", "GONE_GAP", "GONE_VIEWS",
+           "ISOLATION_STATES", "SUBJECTS", "Subject", "subject", "subjects"]
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,11 @@ AUTH_KEYS = ("no key", "an empty key", "an unknown key", "the key with a suffix"
 """Surrounding whitespace is no key kind: it is not part of a header value (RFC 9110)."""
 ISOLATION_STATES = ("unfinished", "ready with its video", "ready without its video", "failed")
 GONE_VIEWS = ("retrieve", "every page of the list", "list by index_id", "list by status",
-              "second delete")
+              "list by repeated status keys", "second delete")
+GONE_GAP = 4.0
+"""Seconds at least between a delete and the look "again at the end of the run" that judges
+it: a task that comes back a few seconds after its 204 is not gone for good."""
+GONE_AGAIN = f"at the end of the run ({GONE_GAP:g} s or more after the delete)"
 _DELETED = ("a failed task", "a ready task whose video was deleted", "a video")
 
 
@@ -61,7 +65,7 @@ SUBJECTS: dict[str, tuple[Subject, ...]] = {
     "DEL-FAILED": (_s("a failed task", "deleted directly"),),
     "DEL-REFUSAL-CODE": (_s("refusal", "an unfinished task", "a ready task with its video"),),
     "DEL-GONE": (_s("right after the delete", *GONE_VIEWS),
-                 _s("at the end of the run", *GONE_VIEWS)),
+                 _s(GONE_AGAIN, *GONE_VIEWS)),
     "DEL-UNKNOWN": (_s("delete", "well-formed IDs no account holds"),),
     "DEL-MALFORMED": (
         _s("made-up IDs", "generated malformed IDs"),
@@ -90,14 +94,24 @@ SUBJECTS: dict[str, tuple[Subject, ...]] = {
            "with a malformed index"),
         _s("creates nothing", "looked for in the account by its unique filename"),
     ),
-    "LIST-SHAPE": (_s("list", "the run's index", "the account's first page"),
+    "LIST-SHAPE": (_s("list", "the run's index", "the account's first page",
+                      "video_id of a task whose create returned one"),
                    _s("every read", "every list answer of the run")),
-    "LIST-PAGING": (_s("pages", "more than one page walked", "page_info.page as asked",
-                       "totals of filtered lists", "a page past the end"),),
+    "LIST-PAGING": (
+        _s("filtered lists", "more than one page walked", "page_info.page as asked",
+           "totals of filtered lists", "a page past the end by index_id",
+           "a page past the end by status"),
+        _s("the account's list", "page_info.page as asked", "total_page of total_results",
+           "no task on two pages", "no task skipped between pages", "a page far past the end"),
+        _s("every list answer of the run", "page_info.page as asked",
+           "total_page of total_results"),
+    ),
     "LIST-FILTER-SORT": (
         _s("filter alone", "index_id", "status"),
         _s("filters combined", "index_id and status", "repeated status keys"),
         _s("status", "ready", "failed"),
+        _s("unfinished status", each="each unfinished status a task of the run was listed at"),
+        _s("at the end of the run", "status failed shows every failed task of the run"),
         _s("sort", "created_at asc", "created_at desc", "updated_at asc", "updated_at desc"),
         _s("page_limit above 50", "refused or clamped"),
     ),

@@ -326,9 +326,86 @@ def test_list_shape() -> None:
 def test_a_list_body_is_read_under_the_clause_that_needs_it() -> None:
     body = page(["a"], total=1)
     assert checks.list_body(answer(200, {**body, "data": [task()]}), "LIST-PAGING")["data"]
-    for broken in (error(400), answer(200, {"data": []}), answer(200, {**body, "data": [1]}),
+    for broken in (error(400), answer(200, {"data": []}),
                    answer(200, {**body, "page_info": {"page": 1}})):
         breaks("LIST-FILTER-SORT", checks.list_body, broken, "LIST-FILTER-SORT")
+    # Items are LIST-SHAPE's: a filter or paging check reads what it can, or judges nothing.
+    assert checks.list_body(answer(200, {**body, "data": [1]}), "LIST-FILTER-SORT")
+
+
+def test_items_a_check_cannot_read_leave_it_unjudged_instead_of_blaming_its_clause() -> None:
+    good = page(["a", "b"], total=2, limit=2)
+    assert checks.unreadable_items([good], ("_id", "index_id", "status", "created_at")) is None
+    for item, fields, said in (
+            ({"index_id": "i"}, ("_id",), "a non-empty string _id"),
+            (task(status="in_progress"), ("_id", "status"), "a status of the enum"),
+            (task(index_id=12345), ("index_id",), "index_id"),
+            (task(updated_at="yesterday"), ("updated_at",), "RFC 3339 updated_at"),
+            (7, ("_id",), "not an object")):
+        why = checks.unreadable_items([good, {**good, "data": [item]}], fields)
+        assert why is not None and said in why and "page 2" in why and "LIST-SHAPE" in why
+    # A field the check does not read is none of its business.
+    assert checks.unreadable_items([{"data": [task(status="done")]}], ("_id",)) is None
+
+
+def test_total_page_agrees_with_total_results_within_one_answer() -> None:
+    for total, limit in ((0, 10), (1, 1), (7, 1), (7, 3), (50, 50), (51, 50)):
+        checks.page_info_totals_agree(page([], total=total, limit=limit))
+    checks.page_info_totals_agree(page([], total=0, limit=10, total_page=1))
+    # A page size over 50 is LIST-SHAPE's finding, whichever of the two numbers is off.
+    checks.page_info_totals_agree(page([], total=3000, limit=51, total_page=60))
+    for total, limit, pages in ((7, 1, 8), (7, 1, 6), (7, 3, 2), (7, 3, 4), (0, 10, 2)):
+        message = breaks("LIST-PAGING", checks.page_info_totals_agree,
+                         page([], total=total, limit=limit, total_page=pages)).message
+        assert f"ceil({total} / {limit})" in message
+
+
+def _timed(ids: str, *, total: int, limit: int, number: int = 1,
+           ties: str = "") -> httpx.Response:
+    """A page of tasks named by letters, created a second apart in letter order (letters in
+    ``ties`` all at one instant)."""
+    items = [task(_id=i, hls=..., created_at="2026-01-01T00:00:00Z" if i in ties else
+                  f"2026-01-01T00:00:{ord(i) - ord('a') + 10:02d}Z") for i in ids]
+    return answer(200, {"data": items, "page_info": {
+        "limit_per_page": limit, "page": number, "total_results": total,
+        "total_page": -(-total // limit)}}, method="GET")
+
+
+def test_page_two_starts_where_page_one_read_at_twice_the_size_says() -> None:
+    big = _timed("abcd", total=6, limit=4)
+    assert checks.page_two_shift(big.json(), _timed("cd", total=6, limit=2, number=2).json(),
+                                 2) == 0
+    assert checks.page_two_shift(big.json(), _timed("bc", total=6, limit=2, number=2).json(),
+                                 2) == -1
+    assert checks.page_two_shift(big.json(), _timed("de", total=6, limit=2, number=2).json(),
+                                 2) == 1
+    assert checks.page_two_shift(big.json(), _timed("xy", total=6, limit=2, number=2).json(),
+                                 2) is None
+    for judged in ("repeat", "skip"):
+        checks.page_boundary_holds(big, _timed("cd", total=6, limit=2, number=2), 2, judged,
+                                   "asc")
+    repeat = _timed("bc", total=6, limit=2, number=2)
+    skip = _timed("de", total=6, limit=2, number=2)
+    assert "1 task(s) on two pages" in breaks(
+        "LIST-PAGING", checks.page_boundary_holds, big, repeat, 2, "repeat", "asc").message
+    assert "['c'] before it" in breaks(
+        "LIST-PAGING", checks.page_boundary_holds, big, skip, 2, "skip", "desc").message
+    # Each order judges only the shift no other user's work explains.
+    checks.page_boundary_holds(big, skip, 2, "repeat", "asc")
+    checks.page_boundary_holds(big, repeat, 2, "skip", "desc")
+    # Tasks made at the same instant may come in either order.
+    tied = _timed("abcd", total=6, limit=4, ties="bc")
+    checks.page_boundary_holds(tied, _timed("bc", total=6, limit=2, number=2, ties="bc"), 2,
+                               "repeat", "asc")
+
+
+def test_a_list_item_of_a_task_whose_create_returned_a_video_id_carries_one() -> None:
+    body = {"data": [task(_id="a"), task(_id="b", video_id=...)]}
+    checks.list_items_carry_video_id(body, {"a": "v1"})
+    checks.list_items_carry_video_id(body, {"c": "v3"})  # not listed: not this check's
+    message = breaks("LIST-SHAPE", checks.list_items_carry_video_id, body,
+                     {"a": "v1", "b": "v2"}).message
+    assert "task b to carry its video_id" in message and "'v2'" in message
 
 
 def test_paging_partition_holds_and_breaks() -> None:

@@ -18,7 +18,7 @@ from conformance.resources.isolation import ForeignTries, foreign_tries
 from conformance.resources.ledger import Ledger
 from conformance.resources.pages import Listing
 from conformance.resources.pool import Pool
-from conformance.resources.probe import probe_unfinished
+from conformance.resources.probe import UNFINISHED, probe_unfinished
 from conformance.resources.provisioning import Provisioner
 from conformance.resources.survey import sort_cannot_tell, take_survey
 from conformance.resources.watch import Watch
@@ -32,11 +32,12 @@ KEY, SECOND = "tlk_pool_subjects_key_7f3a", "tlk_pool_subjects_other_9c1e"
 class Target:
     """An emulator with some faults, a client of each account, and the run's pieces."""
 
-    def __init__(self, tmp_path: Path, faults: tuple[str, ...] = ()) -> None:
+    def __init__(self, tmp_path: Path, faults: tuple[str, ...] = (),
+                 mutant: str | None = None) -> None:
         # Half the emulator's pace: a task stays unfinished long enough to be caught even on
         # a loaded machine.
         self.server: RunningServer = start_in_thread(create_app(
-            api_keys=(KEY, SECOND), faults=faults, time_scale=0.5))
+            api_keys=(KEY, SECOND), faults=faults, mutant=mutant, time_scale=0.5))
         self.settings = Settings(base_url=self.server.base_url, api_key=Secret(KEY),
                                  second_api_key=Secret(SECOND), report_dir=tmp_path,
                                  wait_timeout=15.0)
@@ -144,7 +145,8 @@ def test_the_pool_holds_tasks_every_filter_and_sort_can_be_judged_on(target: Tar
 def test_a_filter_that_drops_matching_tasks_is_caught_by_recall(target: Target) -> None:
     survey = take_survey(target.api, target.pool(), Listing(100))
     missed = {q.key for q in survey.queries if q.missed}
-    assert missed == {"status-failed", "run-failed", "run-both", "second-failed"}
+    assert missed == {"status-failed", "run-failed", "run-both", "run-failed-queued",
+                      "second-failed"}
 
 
 @pytest.mark.parametrize("target", [("refused-delete-fails-task",)], indirect=True)
@@ -155,3 +157,34 @@ def test_a_refused_delete_that_made_the_task_fail_is_a_finding_not_a_provisionin
     with pytest.raises(SubjectDestroyed) as raised:
         pool["probe"]
     assert raised.value.clause_id == "DEL-TERMINAL-ONLY"
+
+
+def test_the_probe_lists_by_each_unfinished_status_it_reads_and_by_the_ones_beside_it(
+        target: Target) -> None:
+    found = _probe(target, "ready")
+    assert found.by_status and {look.status for look in found.by_status} <= \
+        set(found.statuses_judged)
+    for look in found.by_status:
+        place = UNFINISHED.index(look.status)
+        beside = [s for s in UNFINISHED[max(place - 1, 0):place + 2] if s != look.status]
+        asked = [params for params, _ in look.lists]
+        assert asked[:2] == [{"status": look.status},
+                             {"status": look.status, "index_id": look.index_id}]
+        assert [p["status"] for p in asked[2:]] == beside
+        for params, answer in look.lists:
+            # It shows under its own status, and under no other.
+            assert look.shows(answer) is (params["status"] == look.status), params
+        assert look.again is None
+
+
+def test_a_status_filter_that_leaves_out_the_task_at_that_status_is_read_again(
+        tmp_path: Path) -> None:
+    broken = Target(tmp_path, mutant="matches.drops-all.status=pending")
+    try:
+        found = _probe(broken, "ready")
+    finally:
+        broken.close()
+    look = next(look for look in found.by_status if look.status == "pending")
+    own = [answer for params, answer in look.lists if params["status"] == "pending"]
+    assert [look.shows(answer) for answer in own] == [False, False]
+    assert look.still  # it read pending after the lists too: the miss counts

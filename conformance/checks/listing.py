@@ -10,7 +10,14 @@ from typing import Any
 import httpx
 
 from conformance.checks.answers import client_error, fail, json_body, what, where
-from conformance.checks.tasks import MAX_PAGE_LIMIT, is_int, parse_time, task_object_is_well_formed
+from conformance.checks.tasks import (
+    MAX_PAGE_LIMIT,
+    TASK_STATUSES,
+    is_date_time,
+    is_int,
+    parse_time,
+    task_object_is_well_formed,
+)
 
 
 def list_answer_is_well_formed(response: httpx.Response) -> dict[str, Any]:
@@ -38,12 +45,11 @@ def list_answer_is_well_formed(response: httpx.Response) -> dict[str, Any]:
 
 def list_body(response: httpx.Response, clause_id: str) -> dict[str, Any]:
     """The parts of a list answer a filter, sort or paging check reads, judged under
-    ``clause_id``; the full shape is LIST-SHAPE's business."""
+    ``clause_id``: 200 with a data array and integer page_info fields. The items' own shape is
+    LIST-SHAPE's business: :func:`unreadable_items` says when a check cannot read them."""
     body = json_body(response)
     readable = (response.status_code == 200 and isinstance(body, dict)
-                and isinstance(body.get("data"), list) and isinstance(body.get("page_info"), dict)
-                and all(isinstance(i, dict) and isinstance(i.get("_id"), str)
-                        for i in body["data"]))
+                and isinstance(body.get("data"), list) and isinstance(body.get("page_info"), dict))
     if not readable:
         fail(clause_id, f"{where(response)}: expected 200 with {{data: [task], page_info}}, "
              f"got {what(response)}", response)
@@ -52,6 +58,92 @@ def list_body(response: httpx.Response, clause_id: str) -> dict[str, Any]:
             fail(clause_id, f"expected page_info.{name} to be an integer, got "
                  f"{body['page_info'].get(name)!r}", response)
     return dict(body)
+
+
+_READS = {
+    "_id": (lambda v: isinstance(v, str) and bool(v), "a non-empty string _id"),
+    "index_id": (lambda v: isinstance(v, str) and bool(v), "a non-empty string index_id"),
+    "status": (lambda v: v in TASK_STATUSES, "a status of the enum"),
+    "created_at": (is_date_time, "an RFC 3339 created_at"),
+    "updated_at": (is_date_time, "an RFC 3339 updated_at"),
+}
+
+
+def unreadable_items(bodies: Iterable[Mapping[str, Any]], fields: Iterable[str]) -> str | None:
+    """Why a filter, sort or paging check cannot read these pages' items (None: it can).
+
+    A check that reads ``_id`` to count pages, or ``status`` to judge a filter, must not blame
+    its own clause for an item that lacks them or carries them malformed: that is LIST-SHAPE's
+    finding, judged on every list answer of the run. Such pages are "not judged" for the
+    check's subject instead."""
+    wanted = list(fields)
+    for number, body in enumerate(bodies, start=1):
+        for place, item in enumerate(body.get("data") or [], start=1):
+            if not isinstance(item, Mapping):
+                return f"item {place} of page {number} is not an object (see LIST-SHAPE)"
+            for name in wanted:
+                test, kind = _READS[name]
+                if not test(item.get(name)):
+                    return (f"item {place} of page {number} does not carry {kind} (it has "
+                            f"{item.get(name)!r}: see LIST-SHAPE)")
+    return None
+
+
+def page_info_totals_agree(body: Mapping[str, Any],
+                           response: httpx.Response | None = None) -> None:
+    """LIST-PAGING: within one answer, total_page is ceil(total_results / limit_per_page) (an
+    empty set may count no page or one). Both come from the same instant of the same set, so
+    no change to the account between two requests can explain a difference."""
+    info = body["page_info"]
+    total, limit, pages = info["total_results"], info["limit_per_page"], info["total_page"]
+    if limit <= 0 or limit > MAX_PAGE_LIMIT or total < 0:
+        return  # not a page size or count a target may answer: LIST-SHAPE's to judge
+    expected = math.ceil(total / limit)
+    if pages != expected and not (total == 0 and pages in (0, 1)):
+        fail("LIST-PAGING", f"expected page_info.total_page = ceil(total_results / "
+             f"limit_per_page) = ceil({total} / {limit}) = {expected} within one answer, got "
+             f"{pages}", response)
+
+
+def page_two_shift(first: Mapping[str, Any], second: Mapping[str, Any],
+                   limit: int) -> int | None:
+    """Where page 2 (``limit`` items a page) starts, relative to where page 1 read at twice
+    that size says it should: 0 as it should, -n when it starts with a task page 1 already
+    held n places before the boundary (a repeat), +n when it passes over n tasks (a skip);
+    None when the pages cannot tell (too short, or page 2 starts with a task page 1 never
+    showed)."""
+    big = [item["_id"] for item in first["data"]]
+    small = [item["_id"] for item in second["data"]]
+    if len(big) <= limit or not small:
+        return None
+    if small[0] not in big:
+        return None
+    return big.index(small[0]) - limit
+
+
+def page_boundary_holds(first: httpx.Response, second: httpx.Response, limit: int,
+                        judged: str, order: str) -> None:
+    """LIST-PAGING: page 2 of ``limit`` items starts where page 1, read at twice that size,
+    says the limit-th task ends (no task on two pages, none passed over). ``judged`` is
+    "repeat" or "skip": the one shift the caller showed no change to the account can explain
+    in this ``order``. Tasks made at the same instant may be listed in either order, anew for
+    each request: a shift among them is no finding."""
+    big, small = json_body(first), json_body(second)
+    shift = page_two_shift(big, small, limit)
+    if shift is None or shift == 0:
+        return
+    ids = [item["_id"] for item in big["data"]]
+    times = [parse_time(item["created_at"]) for item in big["data"]]
+    if times[limit + shift] == times[limit]:
+        return  # tasks made at the same instant: the sort leaves their order to the target
+    read = (f"the account's list sorted by created_at {order}: page 2 at {limit} a page "
+            f"starts with task {ids[limit + shift]}, but page 1 at {2 * limit} a page")
+    if judged == "repeat" and shift < 0:
+        fail("LIST-PAGING", f"{read} shows it at place {limit + shift + 1}, on page 1 at "
+             f"{limit} a page: {-shift} task(s) on two pages", second)
+    if judged == "skip" and shift > 0:
+        fail("LIST-PAGING", f"{read} puts {ids[limit:limit + shift]} before it, on no page at "
+             f"{limit} a page: {shift} task(s) skipped", second)
 
 
 def pages_partition_the_set(pages: Sequence[Mapping[str, Any]], limit: int,
@@ -158,7 +250,6 @@ def list_does_not_show(bodies: Iterable[Mapping[str, Any]], task_id: str,
                      f"({why}), but page {number} lists it: {item}")
 
 
-
 def page_number_is_the_one_asked(body: Mapping[str, Any], asked: int,
                                  response: httpx.Response | None = None) -> None:
     """LIST-PAGING: page_info.page is the page the request asked for."""
@@ -189,3 +280,17 @@ def filtered_list_shows_every_match(missed: Mapping[str, str], what: str,
         shown = "; ".join(f"task {task_id} ({why})" for task_id, why in sorted(missed.items()))
         fail("LIST-FILTER-SORT", f"expected {what} to show every task that matches it, but "
              f"it left out {shown}", response)
+
+
+def list_items_carry_video_id(body: Mapping[str, Any], video_ids: Mapping[str, str],
+                              response: httpx.Response | None = None) -> None:
+    """LIST-SHAPE: a list item of a task whose create answered a video_id carries a video_id
+    (contract.md, "The task object": required once create has returned one)."""
+    for item in body.get("data") or []:
+        if not isinstance(item, Mapping) or item.get("_id") not in video_ids:
+            continue
+        value = item.get("video_id")
+        if not isinstance(value, str) or not value:
+            fail("LIST-SHAPE", f"a list item: expected task {item['_id']} to carry its "
+                 f"video_id (its create answered {video_ids[item['_id']]!r}), got "
+                 f"{value!r}", response)

@@ -1,7 +1,7 @@
 """Looking for deleted tasks in every view (DEL-GONE): retrieve, every page of the account's
-list, their indexes' lists, the lists by the statuses they had, and a second delete, right
-after each delete and again at the end of the run. The answers are kept; the tests judge them
-with :func:`judge_view`.
+list, their indexes' lists, the lists by the statuses they had, their indexes' lists by both
+final statuses (repeated ``status`` keys), and a second delete, right after each delete and again at
+the end of the run. The answers are kept; the tests judge them with :func:`judge_view`.
 """
 
 from __future__ import annotations
@@ -15,12 +15,13 @@ from conformance import checks
 from conformance.resources.cleanup import answer_json
 from conformance.resources.errors import ProvisioningError
 from conformance.resources.pages import Listing, Walk, page_size_for
+from conformance.subjects import GONE_VIEWS
 from conformance.wire.client import ApiClient
 
 __all__ = ["VIEWS", "Deleted", "GoneLook", "judge_view", "look_for_gone"]
 
-VIEWS = ("retrieve", "every page of the list", "list by index_id", "list by status",
-         "second delete")
+VIEWS = GONE_VIEWS
+BOTH = ("ready", "failed")
 
 MAX_INDEXES = 6
 """Index lists one look walks at most; past it the list by index_id is judged in part."""
@@ -45,16 +46,17 @@ class GoneLook:
     tasks: list[Deleted]
     retrieves: dict[str, httpx.Response] = field(default_factory=dict)
     walks: dict[str, list[tuple[str, Walk]]] = field(default_factory=dict)
-    """View ("every page of the list", "list by index_id", "list by status") -> walks, each
-    with what it lists."""
+    """View ("every page of the list", "list by index_id", "list by status", "list by
+    repeated status keys") -> walks, each with what it lists."""
     second_deletes: dict[str, httpx.Response] = field(default_factory=dict)
     cut: list[str] = field(default_factory=list)
     """Views left partly unread (too many indexes to walk), in words."""
 
 
 def look_for_gone(client: ApiClient, listing: Listing, tasks: Sequence[Deleted],
-                  moment: str) -> GoneLook:
-    """Read every view of ``tasks`` with ``client`` (unchecked: the tests judge)."""
+                  moment: str, statuses: Sequence[str] = ()) -> GoneLook:
+    """Read every view of ``tasks`` with ``client`` (unchecked: the tests judge); the lists
+    by ``statuses`` are walked as well as those by the tasks' own."""
     look = GoneLook(moment, list(tasks))
     for task in tasks:
         look.retrieves[task.task_id] = client.retrieve_task(task.task_id)
@@ -72,7 +74,12 @@ def look_for_gone(client: ApiClient, listing: Listing, tasks: Sequence[Deleted],
                                       for index in indexes[:MAX_INDEXES]]
     look.walks["list by status"] = [(f"the list by status {status}",
                                      listing.walk(client, status=status))
-                                    for status in _statuses(tasks)]
+                                    for status in dict.fromkeys([*_statuses(tasks), *statuses])]
+    # Within each index: a page or two where the account-wide list may run to the budget.
+    look.walks["list by repeated status keys"] = [
+        (f"index {index}'s list by status ready and status failed",
+         listing.walk(client, index_id=index, status=list(BOTH)))
+        for index in indexes[:MAX_INDEXES]]
     for task in tasks:
         look.second_deletes[task.task_id] = client.delete_task(task.task_id)
     return look
@@ -110,6 +117,6 @@ def judge_view(look: GoneLook, view: str) -> list[str]:
                                           f"{task.what} was deleted; {name}, {look.moment}")
             if not walk.complete:
                 partly.append(f"{name} was read up to the page budget ({walk.extent()})")
-        if view == "list by index_id":
+        if view in ("list by index_id", "list by repeated status keys"):
             partly += look.cut
     return partly

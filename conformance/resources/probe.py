@@ -8,6 +8,12 @@ gone is judged too (a refusal that removed the task breaks the clause as surely 
 delete), except an accepted delete of a task bound for failed, which may have failed in
 between and then been deleted rightly. A read after that shows the task final is a race,
 unjudged.
+
+While the task is at an unfinished status, the probe also lists tasks by that status (alone,
+and with the task's index) and by the statuses beside it in the lifecycle (with its index):
+a status filter is judged while the run holds a task it must show, and one it must leave
+out (``StatusLook``). A list that left the task out counts only when the task reads that
+status again after it (the race rule of the delete attempts).
 """
 
 from __future__ import annotations
@@ -24,7 +30,11 @@ from conformance.resources.isolation import ForeignTries
 from conformance.resources.watch import NEW_TASK_GRACE
 from conformance.wire.client import ApiClient
 
-__all__ = ["Attempt", "OtherTry", "UnfinishedDeletes", "probe_unfinished"]
+__all__ = ["UNFINISHED", "Attempt", "OtherTry", "StatusLook", "UnfinishedDeletes",
+           "probe_unfinished"]
+
+UNFINISHED = ("uploading", "validating", "pending", "queued", "indexing")
+"""The unfinished statuses in lifecycle order: a status's neighbours are the ones beside it."""
 
 
 @dataclass
@@ -58,6 +68,62 @@ class OtherTry:
 
 
 @dataclass
+class StatusLook:
+    """Lists by status read while the task was at ``status`` (before and after them)."""
+
+    status: str
+    task_id: str
+    index_id: str | None
+    lists: list[tuple[dict[str, Any], httpx.Response]] = field(default_factory=list)
+    """(query, answer): by ``status`` alone, with the index, then by each neighbour status."""
+    again: httpx.Response | None = None
+    """The task read after the lists, when a list by its own status did not show it."""
+
+    def shows(self, response: httpx.Response) -> bool | None:
+        """Whether the list shows the task (None: it cannot say, the task may be on a later
+        page or the items carry no readable _id)."""
+        body = answer_json(response)
+        items = body.get("data")
+        info = body.get("page_info")
+        if response.status_code != 200 or not isinstance(items, list) or \
+                not all(isinstance(i, dict) and isinstance(i.get("_id"), str) for i in items):
+            return None
+        if any(i["_id"] == self.task_id for i in items):
+            return True
+        total = info.get("total_results") if isinstance(info, dict) else None
+        return False if isinstance(total, int) and total <= len(items) else None
+
+    @property
+    def still(self) -> bool:
+        """The read after the lists shows the task at the same status: a miss counts."""
+        return self.again is not None and _read_status(self.again) == self.status
+
+
+def _neighbours(status: str) -> list[str]:
+    if status not in UNFINISHED:
+        return []
+    place = UNFINISHED.index(status)
+    return [UNFINISHED[i] for i in (place - 1, place + 1) if 0 <= i < len(UNFINISHED)]
+
+
+def _look_by_status(api: ApiClient, found: UnfinishedDeletes, body: dict[str, Any],
+                    status: str) -> None:
+    index_id = body.get("index_id") if isinstance(body.get("index_id"), str) else None
+    look = StatusLook(status, found.task_id, index_id)
+    within = {"index_id": index_id} if index_id else {}
+    asks = [{"status": status}, *([{"status": status, **within}] if within else []),
+            *({"status": other, **within} for other in _neighbours(status))]
+    for params in asks:
+        look.lists.append((params, api.list_tasks(page_limit=50, **params)))
+    if any(params["status"] == status and look.shows(answer) is False
+           for params, answer in look.lists):
+        look.again = api.retrieve_task(found.task_id)
+        found.observed.append(_read_status(look.again) or
+                              ("gone" if is_gone(look.again) else "unreadable"))
+    found.by_status.append(look)
+
+
+@dataclass
 class UnfinishedDeletes:
     """What the probe of one task found; ``stopped`` says why it ended."""
 
@@ -74,6 +140,8 @@ class UnfinishedDeletes:
     other: OtherTry | None = None
     stranger: ForeignTries | None = None
     """Another account's tries at the task while it was unfinished (TENANT-ISOLATION)."""
+    by_status: list[StatusLook] = field(default_factory=list)
+    """Lists by each unfinished status the task was read at after its delete attempt."""
     stopped: str = ""
 
     @property
@@ -157,6 +225,8 @@ def probe_unfinished(api: ApiClient, task_id: str, *, deadline: float, interval:
             return found
         if after_status is not None and after_status not in FINAL:
             found.judged.append(attempt)
+            if after_status == status:
+                _look_by_status(api, found, after.json(), status)
             if response.is_success:
                 continue  # accepted but still there: judged; nothing else to try on it
             if _others(api, found, task_id, after, after_status, also, stranger):

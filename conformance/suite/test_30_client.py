@@ -216,11 +216,16 @@ def test_the_client_s_list_iteration_ends_and_shows_each_task_of_the_index_once(
     limit = 1 if total <= 10 else min(50, math.ceil(total / 10))
     bound = max(total, len(expected)) + 2 * limit
     seen: list[str] = []
+    unreadable: list[object] = []
 
     def iterate() -> None:
         items = client_adapter.iter_tasks(index_id=run_index, page_limit=limit)
         # One item past the bound is enough to know the pager does not stop.
-        seen.extend(str(item.get("_id")) for item in islice(items, bound + 1))
+        for item in islice(items, bound + 1):
+            task_id = item.get("_id")
+            seen.append(str(task_id))
+            if not isinstance(task_id, str) or not task_id:
+                unreadable.append(task_id)
 
     outcome = call(client_adapter, transcript, iterate)
     _no_server_error(client_adapter, outcome)
@@ -229,6 +234,10 @@ def test_the_client_s_list_iteration_ends_and_shows_each_task_of_the_index_once(
     if outcome.error is not None:
         client_checks.fail("LIST-PAGING", client_adapter, f"iterating tasks.list "
                            f"{outcome.shown()}: {outcome.error.detail}", outcome)
+    if unreadable and len(seen) <= bound:
+        # Items without their _id cannot be counted: LIST-SHAPE's finding (every list answer).
+        pytest.skip(f"not judged: tasks.list yielded {len(unreadable)} item(s) without a "
+                    "readable _id (see LIST-SHAPE)")
     client_checks.iteration_saw_each_task_once(client_adapter, seen, expected, bound=bound,
                                                outcome=outcome)
 
