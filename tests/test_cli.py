@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from clean_run import CleanRun
 
 from conformance.emulator import create_app
 from conformance.emulator.server import RunningServer, start_in_thread
@@ -216,13 +217,12 @@ def test_ctrl_c_still_runs_cleanup_and_exits_130(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_the_built_in_suite_passes_against_the_embedded_emulator(tmp_path: Path) -> None:
-    result = _conformance(tmp_path, "run", timeout=300)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
-    summary = json.loads((tmp_path / "reports" / "summary.json").read_text())
+def test_the_built_in_suite_passes_against_the_embedded_emulator(clean_run: CleanRun) -> None:
+    assert clean_run.code == 0, clean_run.output
+    summary = clean_run.summary()
     assert summary["verdict"] == "conformant"
     assert summary["counts"]["failed"] == summary["counts"]["error"] == 0
-    assert (tmp_path / "reports" / "report.html").is_file()
+    assert (clean_run.reports / "report.html").is_file()
 
 
 def test_compare_exits_1_on_a_regression(tmp_path: Path,

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import head_start
 import pytest
 from har_schema import har_problems
 
@@ -52,23 +53,34 @@ def clean() -> Iterator[RunningServer]:
     server.stop()
 
 
-@pytest.fixture(scope="module")
-def faulty() -> Iterator[RunningServer]:
-    """Deletes answer 204 with Content-Length: 2, and every error echoes the key it got."""
+@head_start.for_fixture("faulty_run")
+def _faulty_run(root: Path) -> Iterator[tuple[RunningServer, Path]]:
+    """The whole suite (property tests too) against a target whose deletes answer 204 with
+    Content-Length: 2, and whose every error echoes the key it got."""
     server = _serve("delete-204-with-body", variations=("echo-key-in-errors",))
-    yield server
-    server.stop()
+    try:
+        done = conformance("run", "--base-url", server.base_url, "--profile", "quick",
+                           "--report-dir", str(root / "reports"), cwd=root)
+        assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
+        (root / "console.txt").write_text(done.stdout + done.stderr, encoding="utf-8")
+        yield server, root / "reports"
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="module")
-def reports(faulty: RunningServer, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The whole suite (property tests too) against the faulty target."""
-    where = tmp_path_factory.mktemp("evidence")
-    done = conformance("run", "--base-url", faulty.base_url, "--profile", "quick",
-                       "--report-dir", str(where / "reports"), cwd=where)
-    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
-    (where / "console.txt").write_text(done.stdout + done.stderr, encoding="utf-8")
-    return where / "reports"
+def faulty_run() -> Iterator[tuple[RunningServer, Path]]:
+    yield from head_start.take(_faulty_run)
+
+
+@pytest.fixture(scope="module")
+def faulty(faulty_run: tuple[RunningServer, Path]) -> RunningServer:
+    return faulty_run[0]
+
+
+@pytest.fixture(scope="module")
+def reports(faulty_run: tuple[RunningServer, Path]) -> Path:
+    return faulty_run[1]
 
 
 def _findings(reports: Path) -> list[dict[str, Any]]:
@@ -186,12 +198,11 @@ def test_replay_names_what_it_needs_and_what_it_cannot_find(reports: Path) -> No
     assert unknown.returncode == 2 and "has no finding F999" in unknown.stdout
 
 
-@pytest.fixture(scope="module")
-def deletes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+@head_start.for_fixture("deletes")
+def _deletes(where: Path) -> Iterator[Path]:
     """Task deletes answer 200 {} (DEL-204: the ready task's, once its video is gone) and a
     failed task's delete is refused (DEL-FAILED, judged by the test itself)."""
     server = _serve("delete-200-empty-object", "delete-failed-refused")
-    where = tmp_path_factory.mktemp("deletes")
     try:
         done = conformance("run", "--base-url", server.base_url, "--profile", "quick", "-m",
                            "deletes", "--report-dir", str(where / "reports"), cwd=where)
@@ -199,6 +210,11 @@ def deletes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         yield where / "reports"
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def deletes() -> Iterator[Path]:
+    yield from head_start.take(_deletes)
 
 
 def test_replay_of_a_ready_task_deleted_after_its_video_stands_and_then_is_gone(

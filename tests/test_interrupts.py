@@ -18,10 +18,12 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import head_start
 import httpx
 import pytest
 
@@ -174,63 +176,105 @@ def _interrupt(emulator: Emulator, workdir: Path, row: Row, own_index: str | Non
     return Interrupted(code, "".join(seen), summary, reports)
 
 
+@dataclass
+class Started:
+    """One row's emulator and what its interrupted run did (or why it could not be done)."""
+
+    emulator: Emulator
+    workdir: Path
+    own_index: str | None
+    run: Interrupted | None = None
+    problem: BaseException | None = None
+
+
+def _start_row(row: Row, workdir: Path) -> Started:
+    workdir.mkdir()
+    emulator = Emulator(workdir, *row.emulator)
+    started = Started(emulator, workdir, None)
+    try:
+        started.own_index = emulator.own_index() if row.phase == "cleanup-wait" else None
+        if started.own_index:
+            emulator.clock(scale=0)  # no task of the run becomes final until the end
+        started.run = _interrupt(emulator, workdir, row, started.own_index)
+    except BaseException as problem:  # the row's test shows it
+        started.problem = problem
+    return started
+
+
+@head_start.for_fixture("interrupted")
+def _interrupted(root: Path) -> Iterator[dict[str, Started]]:
+    """Every row's run, three at a time: each is a process that mostly waits for its phase."""
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        futures = {str(row): pool.submit(_start_row, row, root / f"row-{n}")
+                   for n, row in enumerate(ROWS)}
+        rows = {name: future.result() for name, future in futures.items()}
+    try:
+        yield rows
+    finally:
+        for started in rows.values():
+            started.emulator.stop()
+
+
+@pytest.fixture(scope="module")
+def interrupted() -> Iterator[dict[str, Started]]:
+    yield from head_start.take(_interrupted)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("row", ROWS, ids=str)
 def test_an_interrupt_leaves_nothing_or_exactly_what_the_reports_list(
-        row: Row, tmp_path: Path) -> None:
-    emulator = Emulator(tmp_path, *row.emulator)
-    try:
-        own_index = emulator.own_index() if row.phase == "cleanup-wait" else None
+        row: Row, interrupted: dict[str, Started]) -> None:
+    started = interrupted[str(row)]
+    if started.problem is not None:
+        raise started.problem
+    emulator, own_index, run, workdir = (started.emulator, started.own_index, started.run,
+                                          started.workdir)
+    assert run is not None
+    assert run.code == 130, f"{row}: exit {run.code}\n{run.console[-3000:]}"
+    summary = run.summary
+    assert summary["verdict"] == "interrupted" and summary["exit_code"] == 130
+    assert summary["interrupted"]["signal"] == row.signal.name
+    assert {"report.html", "junit.xml", "summary.json"} <= {
+        p.name for p in run.reports.iterdir()}
+    tasks, indexes = emulator.holdings()
+    indexes.pop(own_index or "", None)
+    videos = sum(indexes.values())
+    listed = summary["leftovers"]["items"]
+    sure = [i for i in listed if i["state"] != "unconfirmed"]
+    unsure = {i["id"] for i in listed if i["state"] == "unconfirmed"}
+    # What the target still holds is listed, by ID; what is listed as left is there.
+    assert tasks == {i["id"] for i in sure if i["kind"] == "task"}, row
+    assert set(indexes) == {i["id"] for i in sure if i["kind"] == "index"}, row
+    assert not (unsure & (tasks | set(indexes))), row
+    unfinished = {i["id"] for i in sure if i["kind"] == "task" and i.get("status")}
+    existing = [i for i in sure if i["kind"] == "video"
+                and i["parents"].get("task_id") not in unfinished]
+    assert videos <= len(existing) + len(unfinished), row
+    page = (run.reports / "report.html").read_text()
+    assert 'data-jsonblob="' in page and '<title id="head-title">interrupted: ' in page
+    if listed:
+        command = summary["leftovers"]["command"]
+        assert command and command in run.console and "left on the target" in page
+    else:
+        assert summary["interrupted"]["cleanup"] == "cleanup completed, nothing left"
+    left = f"{len(tasks)} tasks, {len(indexes)} indexes, {videos} videos"
+    # The one command removes it all.
+    if listed:
         if own_index:
-            emulator.clock(scale=0)  # no task of the run becomes final until the end
-        run = _interrupt(emulator, tmp_path, row, own_index)
-        assert run.code == 130, f"{row}: exit {run.code}\n{run.console[-3000:]}"
-        summary = run.summary
-        assert summary["verdict"] == "interrupted" and summary["exit_code"] == 130
-        assert summary["interrupted"]["signal"] == row.signal.name
-        assert {"report.html", "junit.xml", "summary.json"} <= {
-            p.name for p in run.reports.iterdir()}
+            emulator.clock(scale=1, advance=3600)  # every task final: deletable now
+        done = subprocess.run(
+            [sys.executable, "-m", "conformance", "cleanup", "--ledger",
+             str(run.reports / "ledger.json"), "--base-url", emulator.base_url],
+            cwd=workdir, capture_output=True, text=True, timeout=180, check=False,
+            env={**os.environ, "TWELVELABS_API_KEY": KEYS[0]})
+        assert done.returncode == 0, done.stdout + done.stderr
         tasks, indexes = emulator.holdings()
         indexes.pop(own_index or "", None)
-        videos = sum(indexes.values())
-        listed = summary["leftovers"]["items"]
-        sure = [i for i in listed if i["state"] != "unconfirmed"]
-        unsure = {i["id"] for i in listed if i["state"] == "unconfirmed"}
-        # What the target still holds is listed, by ID; what is listed as left is there.
-        assert tasks == {i["id"] for i in sure if i["kind"] == "task"}, row
-        assert set(indexes) == {i["id"] for i in sure if i["kind"] == "index"}, row
-        assert not (unsure & (tasks | set(indexes))), row
-        unfinished = {i["id"] for i in sure if i["kind"] == "task" and i.get("status")}
-        existing = [i for i in sure if i["kind"] == "video"
-                    and i["parents"].get("task_id") not in unfinished]
-        assert videos <= len(existing) + len(unfinished), row
-        page = (run.reports / "report.html").read_text()
-        assert 'data-jsonblob="' in page and '<title id="head-title">interrupted: ' in page
-        if listed:
-            command = summary["leftovers"]["command"]
-            assert command and command in run.console and "left on the target" in page
-        else:
-            assert summary["interrupted"]["cleanup"] == "cleanup completed, nothing left"
-        left = f"{len(tasks)} tasks, {len(indexes)} indexes, {videos} videos"
-        # The one command removes it all.
-        if listed:
-            if own_index:
-                emulator.clock(scale=1, advance=3600)  # every task final: deletable now
-            done = subprocess.run(
-                [sys.executable, "-m", "conformance", "cleanup", "--ledger",
-                 str(run.reports / "ledger.json"), "--base-url", emulator.base_url],
-                cwd=tmp_path, capture_output=True, text=True, timeout=180, check=False,
-                env={**os.environ, "TWELVELABS_API_KEY": KEYS[0]})
-            assert done.returncode == 0, done.stdout + done.stderr
-            tasks, indexes = emulator.holdings()
-            indexes.pop(own_index or "", None)
-            assert (tasks, indexes) == (set(), {}), row
-        TABLE.append(f"| {row.phase} | {row.signals} x {row.signal.name} | "
-                     f"{summary['interrupted']['phase']} | {left} | "
-                     f"{summary['interrupted']['cleanup']} | "
-                     f"{'0 after it' if listed else '-'} |")
-    finally:
-        emulator.stop()
+        assert (tasks, indexes) == (set(), {}), row
+    TABLE.append(f"| {row.phase} | {row.signals} x {row.signal.name} | "
+                 f"{summary['interrupted']['phase']} | {left} | "
+                 f"{summary['interrupted']['cleanup']} | "
+                 f"{'0 after it' if listed else '-'} |")
 
 
 def teardown_module() -> None:

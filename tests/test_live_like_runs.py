@@ -14,6 +14,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+import head_start
 import pytest
 from live_like import Behaviour, live_like
 
@@ -51,16 +52,22 @@ def _run(base_url: str, reports: Path) -> dict[str, Any]:
             "summary": json.loads((reports / "summary.json").read_text())}
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, dict[str, Any]]]:
+@head_start.for_fixture("runs")
+def _runs(root: Path) -> Iterator[dict[str, dict[str, Any]]]:
     plans = {"live": LIVE, "undocumented": UNDOCUMENTED, "lost-delete": LOST_DELETE}
     with ExitStack() as stack, ThreadPoolExecutor(max_workers=len(plans)) as pool:
         futures = {}
         for name, behaviour in plans.items():
             target = stack.enter_context(live_like(KEYS, behaviour, time_scale=1.0))
-            where = tmp_path_factory.mktemp(name) / "reports"
+            where = root / name / "reports"
+            where.parent.mkdir()
             futures[name] = pool.submit(_run, target.base_url, where)
         yield {name: future.result() for name, future in futures.items()}
+
+
+@pytest.fixture(scope="module")
+def runs() -> Iterator[dict[str, dict[str, Any]]]:
+    yield from head_start.take(_runs)
 
 
 def _clause(run: dict[str, Any], clause_id: str) -> dict[str, Any]:

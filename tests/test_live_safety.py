@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
+import head_start
 import httpx
 import pytest
 from starlette.applications import Starlette
@@ -147,8 +148,8 @@ class FinishedRun:
         return dict(json.loads((self.reports / "summary.json").read_text()))
 
 
-@pytest.fixture(scope="module")
-def finished_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, FinishedRun]]:
+@head_start.for_fixture("finished_runs")
+def _finished_runs(root: Path) -> Iterator[dict[str, FinishedRun]]:
     """The two whole-suite runs, side by side to keep the wall time down: a nightly run with
     a budget of 8 tasks on a clean emulator, and a ci run (scenario and property tests)
     with failures, so that tracebacks and reproduce lines are produced too."""
@@ -164,7 +165,8 @@ def finished_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
     }
     started = {}
     for name, (target, options) in plans.items():
-        cwd = tmp_path_factory.mktemp(name)
+        cwd = root / name
+        cwd.mkdir()
         command = ["run", "--base-url", target.base_url, "--report-dir", "reports", *options]
         started[name] = (target, cwd, _start(cwd, *command))
     runs = {}
@@ -179,6 +181,11 @@ def finished_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
                 process.kill()
                 process.wait()
             target.server.stop()
+
+
+@pytest.fixture(scope="module")
+def finished_runs() -> Iterator[dict[str, FinishedRun]]:
+    yield from head_start.take(_finished_runs)
 
 
 @pytest.mark.slow

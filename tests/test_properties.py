@@ -16,6 +16,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+import head_start
 import pytest
 
 from conformance.clauses import ContractViolation
@@ -64,8 +65,8 @@ def _suite(base_url: str, report_dir: Path, profile: str, marks: str) -> dict[st
             "ledger": json.loads((report_dir / "ledger.json").read_text())}
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, dict[str, Any]]]:
+@head_start.for_fixture("runs")
+def _runs(root: Path) -> Iterator[dict[str, dict[str, Any]]]:
     """All runs at once (2 cores): two clean ci runs on two emulators, one per fault (quick
     for what the stateless examples find, ci for what only call sequences reach)."""
     plans: list[tuple[str, tuple[str, ...], str]] = [("clean-1", (), "ci"),
@@ -78,10 +79,16 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, dict[st
             server = start_in_thread(create_app(api_keys=[KEY], faults=faults,
                                                 time_scale=TIME_SCALE))
             stack.callback(server.stop)
-            where = tmp_path_factory.mktemp(name) / "reports"
+            where = root / name / "reports"
+            where.parent.mkdir()
             futures[name] = pool.submit(_suite, server.base_url, where, profile,
                                         "properties or stateful")
         yield {name: future.result() for name, future in futures.items()}
+
+
+@pytest.fixture(scope="module")
+def runs() -> Iterator[dict[str, dict[str, Any]]]:
+    yield from head_start.take(_runs)
 
 
 def _request_lines(run: dict[str, Any]) -> list[str]:
@@ -173,7 +180,9 @@ def test_fault_found_only_by_generation_fails_naming_its_clause(runs: Any, fault
 
 def test_builtin_check_failures_map_to_clauses() -> None:
     assert clause_for("not_a_server_error", "listTasks", 500) == "NO-5XX"
-    assert clause_for("status_code_conformance", "deleteTask", 200) == "DEL-204"
+    assert clause_for("status_code_conformance", "deleteTask", 200, made=True) == "DEL-204"
+    # A 2xx for an ID the run never made is DEL-UNKNOWN's, named by the contract checks.
+    assert clause_for("status_code_conformance", "deleteTask", 200) is None
     assert clause_for("response_schema_conformance", "retrieveTask", 200) == \
         "TASK-SHAPE"
     assert clause_for("response_schema_conformance", "listTasks", 200) == "LIST-SHAPE"

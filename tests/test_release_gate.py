@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import head_start
 import pytest
 
 from conformance.emulator import create_app
@@ -65,8 +66,8 @@ def _env() -> dict[str, str]:
     return {**env, "TWELVELABS_API_KEY": KEY}
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Run]]:
+@head_start.for_fixture("runs")
+def _runs(root: Path) -> Iterator[dict[str, Run]]:
     faulty = start_in_thread(create_app(api_keys=[KEY], faults=[FAULT]))
     clean = start_in_thread(create_app(api_keys=[KEY]))
     today = dt.date.today()
@@ -76,7 +77,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Run]]:
     started = {}
     try:
         for name, (base_url, expires) in plans.items():
-            cwd = tmp_path_factory.mktemp(name)
+            cwd = root / name
+            cwd.mkdir()
             extra: list[str] = []
             if expires is not None:
                 (cwd / "deviations.toml").write_text(_deviations(expires))
@@ -97,6 +99,11 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Run]]:
                 process.wait()
         faulty.stop()
         clean.stop()
+
+
+@pytest.fixture(scope="module")
+def runs() -> Iterator[dict[str, Run]]:
+    yield from head_start.take(_runs)
 
 
 def test_a_listed_deviation_turns_the_fault_s_failure_into_an_expected_failure_exit_0(

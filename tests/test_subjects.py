@@ -4,14 +4,10 @@ judge the new subjects pass a right answer and fail a wrong one."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
+from clean_run import CleanRun
 
 from conformance import checks
 from conformance.clauses import CLAUSES, ContractViolation
@@ -50,14 +46,9 @@ def _judged(lines: list[str]) -> dict[str, set[str]]:
 
 @pytest.mark.slow
 def test_a_clean_run_against_the_embedded_emulator_judges_every_subject_of_the_matrix(
-        tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("TWELVELABS_", "CONFORMANCE_", "PYTEST_"))}
-    done = subprocess.run([sys.executable, "-m", "conformance", "run", "--report-dir",
-                           str(tmp_path / "reports")], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=300, check=False)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
-    summary: dict[str, Any] = json.loads((tmp_path / "reports" / "summary.json").read_text())
+        clean_run: CleanRun) -> None:
+    assert clean_run.code == 0, clean_run.output
+    summary = clean_run.summary()
     missing = []
     for clause_id, entries in SUBJECTS.items():
         judged = _judged(summary["clauses"][clause_id]["subjects_judged"])
