@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -264,9 +263,9 @@ def test_a_killed_run_is_cleaned_completely_by_cleanup_with_its_ledger(
             assert process.poll() is None, process.communicate()
             time.sleep(0.05)
         assert _tasks_in(ledger) >= 3
-        process.send_signal(signal.SIGINT)
-        time.sleep(0.3)
-        process.kill()  # SIGKILL: whatever the run's own cleanup had not done stays undone
+        # SIGKILL: the run's own cleanup never runs (after a SIGINT it may finish within
+        # any delay on loopback, and leave nothing to show).
+        process.kill()
         process.communicate(timeout=30)
         left = everything_in_the_account(target.base_url)
         assert left, "nothing was left behind: the kill came too late to show anything"
