@@ -87,7 +87,9 @@ SUBJECTS: dict[str, tuple[Subject, ...]] = {
                        _s("timestamps", "updated_at not before created_at"),
                        _s("every read", "every task of the run in the order read",
                           "updated_at not before created_at in every object"),),
-    "CREATE-OK": (_s("create", "every task the pool made"),),
+    "CREATE-OK": (_s("create", "every task the pool made"),
+                  _s("create from a video URL", "a URL the target can fetch",
+                     when="on a target on this machine, or with --ready-video-url")),
     "CREATE-REJECTS": (
         _s("rejected create", "without index_id", "without a video source",
            "with an unknown index",

@@ -210,6 +210,15 @@ def create_answer_is_ok(response: httpx.Response) -> dict[str, Any]:
     return body
 
 
+def created_task_is_retrievable(response: httpx.Response, task_id: str) -> dict[str, Any]:
+    """CREATE-OK: the task a create answered is then retrievable (200 with a task body)."""
+    body = json_body(response)
+    if response.status_code != 200 or not isinstance(body, dict):
+        fail("CREATE-OK", f"expected the created task {task_id} to be retrievable, got "
+             f"{what(response)}", response)
+    return dict(body)
+
+
 def create_is_rejected(response: httpx.Response) -> None:
     """CREATE-REJECTS: an incomplete create answers a 4xx error body."""
     client_error(response, "CREATE-REJECTS", "a 4xx (nothing created)")

@@ -167,6 +167,15 @@ class Provisioner:
         return self._keep(CreatedTask(kind, body["_id"], index_id, video_id, filename,
                                       response))
 
+    def keep_created(self, kind: Kind, response: httpx.Response,
+                     index_id: str) -> CreatedTask | None:
+        """A create a test sent itself (and judges itself): into the ledger and under the
+        watch when its answer names a task, like the provisioner's own."""
+        body = answer_json(response)
+        if not 200 <= response.status_code < 300 or not _has_id(body):
+            return None
+        return self._created(kind, response, index_id, None, False)
+
     def _keep(self, task: CreatedTask) -> CreatedTask:
         """Into the ledger before anything else happens to it, and under the watch."""
         self._ledger.add("task", task.task_id, index_id=task.index_id)

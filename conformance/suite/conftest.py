@@ -16,6 +16,7 @@ from conformance.clientlib.adapter import library_available
 from conformance.clientlib.checks import Outcome, call, label
 from conformance.resources.deletions import Deletions, delete_the_documented_way
 from conformance.resources.ledger import Ledger
+from conformance.resources.media import served_sample
 from conformance.resources.pages import Listing
 from conformance.resources.pool import Pool
 from conformance.resources.provisioning import Provisioner
@@ -189,6 +190,18 @@ def deletions(api: ApiClient, pool: Pool, provisioner: Provisioner, stranger: Ap
 def run_index(pool: Pool) -> str:
     """The index this run's tasks live in; list checks stay inside it."""
     return pool.index_id
+
+
+@pytest.fixture(scope="session")
+def served_video_url(settings: Settings) -> Iterator[str | None]:
+    """On a loopback target under relaxed rules, the sample served from this machine at a URL
+    the target can fetch (up until the run ends: a target may fetch it later); None elsewhere
+    (a remote target cannot reach it)."""
+    if not settings.relaxed:
+        yield None
+        return
+    with served_sample() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

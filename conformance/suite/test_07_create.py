@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -13,12 +14,14 @@ from conformance.clauses import ContractViolation
 from conformance.properties.strategies import IMPOSSIBLE_PREFIX
 from conformance.resources import media
 from conformance.resources.creates import create_that_must_make_nothing
+from conformance.resources.interrupts import INTERRUPTS
 from conformance.resources.ledger import Ledger
 from conformance.resources.pages import Listing
 from conformance.resources.pool import Pool
 from conformance.resources.provisioning import Provisioner
 from conformance.resources.survey import Survey
 from conformance.run.state import Subjects
+from conformance.settings import Settings
 from conformance.subjects import subject
 from conformance.wire.client import ApiClient
 
@@ -27,7 +30,7 @@ pytestmark = pytest.mark.create
 
 @pytest.mark.clause("CREATE-OK")
 def test_create_with_an_index_and_one_video_source_answers_200_and_the_task_is_retrievable(
-        pool: Pool, judged: Subjects) -> None:
+        pool: Pool, settings: Settings, judged: Subjects) -> None:
     # The pool's own creates are judged: no task is spent on this clause alone.
     answered = [(t, t.create_answer) for t in pool.tasks.values() if t.create_answer is not None]
     for task in pool.tasks.values():
@@ -46,6 +49,34 @@ def test_create_with_an_index_and_one_video_source_answers_200_and_the_task_is_r
         _retrievable_as_created(task.final, body, answer, judged)
     if len(answered) == len(pool.tasks):
         judged.add("CREATE-OK", subject("CREATE-OK", "create", "every task the pool made"))
+        if settings.ready_video_url:
+            judged.add("CREATE-OK", subject("CREATE-OK", "create from a video URL",
+                                            "a URL the target can fetch"))
+
+
+@pytest.mark.clause("CREATE-OK")
+def test_create_from_a_video_url_answers_200_and_the_task_is_retrievable(
+        api: ApiClient, provisioner: Provisioner, run_index: str, settings: Settings,
+        served_video_url: str | None, judged: Subjects) -> None:
+    if settings.ready_video_url:
+        pytest.skip("not judged here: the pool's tasks were made from --ready-video-url, and "
+                    "their creates are judged by the test above")
+    if served_video_url is None:
+        pytest.skip("not judged: no video URL this target can fetch (set --ready-video-url)")
+    provisioner.reserve_task()
+    with INTERRUPTS.shielded():  # a Ctrl-C waits until the ledger has the task
+        answer = api.create_task(run_index, video_url=served_video_url,
+                                 user_metadata={"conformance_run": settings.run_id})
+        provisioner.keep_created("ready", answer, run_index)
+    body = checks.create_answer_is_ok(answer)
+    deadline = time.monotonic() + provisioner.grace
+    while (read := api.retrieve_task(body["_id"])).status_code == 404 \
+            and time.monotonic() < deadline:
+        time.sleep(0.2)  # a new task may show a moment late
+    _retrievable_as_created(checks.created_task_is_retrievable(read, body["_id"]), body,
+                            answer, judged)
+    judged.add("CREATE-OK", subject("CREATE-OK", "create from a video URL",
+                                    "a URL the target can fetch"))
 
 
 def _retrievable_as_created(final: dict[str, Any] | None, body: dict[str, Any],
