@@ -78,13 +78,11 @@ class Pool:
     def __init__(self, api: ApiClient, provisioner: Provisioner, watch: Watch,
                  settings: Settings, progress: Callable[[str], None] | None = None,
                  also: Callable[[str], Any] | None = None,
-                 stranger: ApiClient | None = None,
-                 also_ready: Callable[[], bool] | None = None) -> None:
+                 stranger: ApiClient | None = None) -> None:
         """``also``: a second caller's delete (a client library's) to try once on the probe
-        task while it is unfinished, so the client category needs no task of its own (at the
-        first refusal once ``also_ready`` says it can be called); ``stranger``: another
-        account, whose tries at the unfinished probe task go with it."""
-        self._also, self._also_ready = also, also_ready
+        task while it is unfinished, so the client category needs no task of its own;
+        ``stranger``: another account, whose tries at the unfinished probe task go with it."""
+        self._also = also
         self._stranger = stranger.unchecked() if stranger is not None else None
         self._api = api
         self._provisioner = provisioner
@@ -132,7 +130,7 @@ class Pool:
                 found[role] = probe_unfinished(
                     raw, task.task_id, interval=settings.probe_interval, bound=ROLES[role],
                     deadline=time.monotonic() + settings.wait_timeout,
-                    also=self._also if ready else None, also_ready=self._also_ready,
+                    also=self._also if ready else None,
                     stranger=self._stranger_tries(task) if ready else None)
             except BaseException as exc:  # re-raised in the caller's thread below
                 failure.append(exc)

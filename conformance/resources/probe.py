@@ -182,14 +182,12 @@ def _read_status(response: httpx.Response) -> str | None:
 def probe_unfinished(api: ApiClient, task_id: str, *, deadline: float, interval: float,
                      bound: str = "ready", also: Callable[[str], Any] | None = None,
                      stranger: Callable[[dict[str, Any]], ForeignTries] | None = None,
-                     also_ready: Callable[[], bool] | None = None) -> UnfinishedDeletes:
+                     ) -> UnfinishedDeletes:
     """Try a delete at every unfinished status ``task_id`` shows, until it is final or gone
     or ``deadline`` (monotonic) passes. ``api`` should be unchecked: answers are judged by
     the refusal tests. ``also`` (a client library's delete) and ``stranger`` (another
     account's tries, given the task as just read) get their one turn right after the first
-    refusal that left the task unfinished (``also`` after the first once ``also_ready()``
-    says it can be called: a client library may still be loading; at the latest while the
-    task is indexing)."""
+    refusal that left the task unfinished."""
     found = UnfinishedDeletes(task_id, bound)
     tried: set[str] = set()
     # A new task may read 404 for a moment right after its create (contract.md).
@@ -232,10 +230,7 @@ def probe_unfinished(api: ApiClient, task_id: str, *, deadline: float, interval:
                 _look_by_status(api, found, after.json(), status)
             if response.is_success:
                 continue  # accepted but still there: judged; nothing else to try on it
-            # At the last unfinished status the library gets its turn, loaded or not.
-            turn = also if also_ready is None or also_ready() or \
-                after_status == UNFINISHED[-1] else None
-            if _others(api, found, task_id, after, after_status, turn, stranger):
+            if _others(api, found, task_id, after, after_status, also, stranger):
                 return found
         else:
             found.raced.append(status)

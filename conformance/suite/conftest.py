@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
 
@@ -116,45 +115,27 @@ def stranger(api: ApiClient, settings: Settings) -> ApiClient | None:
 def pool(api: ApiClient, provisioner: Provisioner, watch: Watch, settings: Settings,
          state: RunState, stranger: ApiClient | None, request: pytest.FixtureRequest) -> Pool:
     """The shared tasks. When client tests are selected, the client library gets its try at
-    deleting the probe task while it is unfinished, in the same indexing time (at the first
-    refusal once the library is loaded: it loads while the tasks index); another account,
-    when one is configured, gets its tries at it too."""
+    deleting the probe task while it is unfinished, in the same indexing time; another
+    account, when one is configured, gets its tries at it too."""
     also = None
-    also_ready = None
     if library_available(settings.client_adapter) and any(
             item.get_closest_marker("client") for item in request.session.items):
-        opening: Future[ClientAdapter] = request.getfixturevalue("opening_adapter")
+        adapter: ClientAdapter = request.getfixturevalue("client_adapter")
         transcript = state.transcript
-        also_ready = opening.done
 
         def also(task_id: str) -> Outcome:
-            adapter = opening.result()
             return call(adapter, transcript, adapter.delete_task, task_id)
 
     return Pool(api, provisioner, watch, settings, progress=state.progress, also=also,
-                also_ready=also_ready, stranger=stranger)
+                stranger=stranger)
 
 
 @pytest.fixture(scope="session")
-def opening_adapter(api: ApiClient, settings: Settings) -> Iterator[Future[ClientAdapter]]:
-    """The client library under test, opened in the background: importing it takes about as
-    long as the pool's tasks take to index, so it loads meanwhile instead of before them."""
-    assert settings.api_key is not None, "the plugin resolves the key before tests run"
-    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="client-adapter")
-    opening = executor.submit(open_adapter, settings.client_adapter, api, settings.api_key)
-    executor.shutdown(wait=False)
-    try:
-        yield opening
-    finally:
-        if not opening.cancel() and opening.exception() is None:
-            opening.result().close()
-
-
-@pytest.fixture(scope="session")
-def client_adapter(opening_adapter: Future[ClientAdapter], state: RunState,
-                   pytestconfig: pytest.Config) -> ClientAdapter:
+def client_adapter(api: ApiClient, settings: Settings, state: RunState,
+                   pytestconfig: pytest.Config) -> Iterator[ClientAdapter]:
     """The client library under test (the official SDK unless an adapter is configured)."""
-    adapter = opening_adapter.result()
+    assert settings.api_key is not None, "the plugin resolves the key before tests run"
+    adapter = open_adapter(settings.client_adapter, api, settings.api_key)
     name = label(adapter)
     # The report names the client: console/HTML summary and summary.json notes, the HTML
     # environment table, and each client test's JUnit properties.
@@ -167,7 +148,10 @@ def client_adapter(opening_adapter: Future[ClientAdapter], state: RunState,
         metadata = pytestconfig.stash.get(metadata_key, None)
         if metadata is not None:
             metadata["Client under test"] = name
-    return adapter
+    try:
+        yield adapter
+    finally:
+        adapter.close()
 
 
 @pytest.fixture(scope="session")
