@@ -545,6 +545,11 @@ def test_the_suite_honours_a_429_when_it_waits_as_asked_and_sends_again() -> Non
     backoff = [Timed(_exchange(429), 100.0, 1e9),
                Timed(_exchange(200, elapsed_ms=5.0, attempt=1), 100.3, 1e9 + 0.3)]
     assert rate_limit_problems(backoff) == []
+    # The same request another thread sent before the 429 arrived is not its retry.
+    concurrent = [Timed(_exchange(429, retry_after="1"), 100.0, 1e9),
+                  Timed(_exchange(200, elapsed_ms=30.0), 100.015, 1e9 + 0.015),
+                  Timed(_exchange(200, elapsed_ms=10.0, attempt=1), 101.02, 1e9 + 1.02)]
+    assert rate_limit_problems(concurrent) == []
     # An HTTP-date Retry-After counts from when the 429 arrived.
     date = "Sun, 09 Sep 2001 01:46:41 GMT"  # 1000000001 in epoch seconds
     dated = [Timed(_exchange(429, retry_after=date), 50.0, 1_000_000_000.5),
