@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from conformance.checks import TASK_STATUSES
 from conformance.resources.cleanup import answer_json, is_gone
 from conformance.resources.errors import ProvisioningError, SubjectDestroyed
 from conformance.resources.gone import Deleted, GoneLook, look_for_gone
@@ -249,6 +250,11 @@ def as_it_was(pool: Pool, role: str, raw: ApiClient,
     if response.status_code != 200:
         raise ProvisioningError(f"the pool's {role} task could not be read before it was "
                                 f"acted on: it answered {response.status_code}")
+    if body.get("status") not in TASK_STATUSES:
+        pool.destroyed(role, "TASK-SHAPE")
+        raise SubjectDestroyed(f"the pool's {role} task reads no documented status "
+                               f"({body.get('status')!r}): no status clause can be judged on "
+                               "it (see TASK-SHAPE)", "TASK-SHAPE")
     if body.get("status") != final:
         pool.destroyed(role, "TASK-LIFECYCLE")
         raise SubjectDestroyed(f"the pool's {role} task was {final!r} and reads "

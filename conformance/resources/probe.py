@@ -25,6 +25,7 @@ from typing import Any
 
 import httpx
 
+from conformance.checks import TASK_STATUSES
 from conformance.resources.cleanup import FINAL, answer_json, is_gone
 from conformance.resources.isolation import ForeignTries
 from conformance.resources.watch import NEW_TASK_GRACE
@@ -175,8 +176,20 @@ class UnfinishedDeletes:
 
 
 def _read_status(response: httpx.Response) -> str | None:
+    """The documented status a retrieve answer shows (another is TASK-SHAPE's finding)."""
     status = answer_json(response).get("status")
-    return status if response.status_code == 200 and isinstance(status, str) else None
+    return status if response.status_code == 200 and status in TASK_STATUSES else None
+
+
+def _final_in_list(api: ApiClient, task_id: str, body: dict[str, Any]) -> str | None:
+    """The final status the task's index's list shows it in, when retrieve shows none: the
+    probe stops there instead of waiting out its deadline."""
+    index_id = body.get("index_id")
+    items = answer_json(api.list_tasks(page_limit=50, **(
+        {"index_id": index_id} if isinstance(index_id, str) else {}))).get("data")
+    status = next((item.get("status") for item in items if isinstance(item, dict)
+                   and item.get("_id") == task_id), None) if isinstance(items, list) else None
+    return status if status in FINAL else None
 
 
 def probe_unfinished(api: ApiClient, task_id: str, *, deadline: float, interval: float,
@@ -200,6 +213,11 @@ def probe_unfinished(api: ApiClient, task_id: str, *, deadline: float, interval:
             grace = 0.0
         if status is None and is_gone(before) and time.monotonic() >= grace:
             found.stopped = "the task was gone before a delete of it was judged"
+            return found
+        if status is None and before.status_code == 200 and (
+                listed := _final_in_list(api, task_id, answer_json(before))):
+            found.stopped = f"the task became {listed}, as its index's list shows (retrieve " \
+                "shows no documented status: see TASK-SHAPE)"
             return found
         if status in FINAL:
             found.stopped = f"the task became {status}" if found.observed[:-1] else \
