@@ -425,6 +425,15 @@ def test_paging_partition_holds_and_breaks() -> None:
     breaks("LIST-PAGING", checks.pages_partition_the_set, list(reversed(two)), 2)
 
 
+def test_a_task_that_moved_between_the_big_page_and_the_walk_is_not_counted_only_it() -> None:
+    pages = [page(["a"], total=2), page(["b"], total=2, number=2)]
+    # "c" left the set (its final status did not stay) after the big page showed it.
+    checks.pages_partition_the_set(pages, 1, {"a", "b", "c"}, moved={"c"})
+    checks.pages_partition_the_set(pages, 1, {"a"}, moved={"b"})
+    breaks("LIST-PAGING", checks.pages_partition_the_set, pages, 1, {"a", "b", "c", "d"},
+           moved={"c"})
+
+
 def test_page_past_the_end_must_be_an_empty_200() -> None:
     checks.page_past_the_end_is_empty(answer(200, page([], total=3)))
     breaks("LIST-PAGING", checks.page_past_the_end_is_empty, answer(200, page(["c"], total=3)))

@@ -12,6 +12,7 @@ import pytest
 
 from conformance.emulator import create_app
 from conformance.emulator.server import RunningServer, start_in_thread
+from conformance.resources.changes import DeleteSent, video_delete_misreads
 from conformance.resources.deletions import as_it_was, first_refusal
 from conformance.resources.errors import SubjectDestroyed
 from conformance.resources.ledger import Ledger
@@ -77,3 +78,19 @@ def test_a_subject_whose_final_status_did_not_stay_is_no_subject(run: Run) -> No
         as_it_was(run.pool, "doomed_failed", raw, changed)
     assert destroyed.value.clause_id == "TASK-LIFECYCLE"
     assert not run.pool.usable("doomed_failed")
+
+
+def _sent(kind: str, target: str, status: int) -> DeleteSent:
+    return DeleteSent(kind, target, status, f"DELETE {kind} {target} -> {status}")
+
+
+def test_a_video_delete_s_404_right_after_its_ready_task_was_refused_misreads_videos() -> None:
+    ready = {"v1": "t1", "v2": "t2"}
+    refused, gone = _sent("task", "t1", 400), _sent("video", "v1", 404)
+    assert video_delete_misreads([refused, _sent("task", "x", 401), gone], ready) is not None
+    # Something in between could have removed the video: the 404 may be true.
+    for between in (_sent("task", "t3", 204), _sent("task", "t2", 400),
+                    _sent("video", "v1", 401)):
+        assert video_delete_misreads([refused, between, gone], ready) is None
+    assert video_delete_misreads([gone], ready) is None  # no refusal said it was there
+    assert video_delete_misreads([refused, _sent("video", "v1", 204)], ready) is None

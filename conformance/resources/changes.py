@@ -9,7 +9,7 @@ moves on after ready.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +18,7 @@ from conformance.clauses import ContractViolation
 from conformance.resources.cleanup import FINAL
 
 __all__ = ["IDENTITY", "SETTLED", "Change", "DeleteSent", "Finding", "Seen", "Watched",
-           "changes", "well_formed"]
+           "changes", "video_delete_misreads", "well_formed"]
 
 IDENTITY = ("_id", "index_id", "video_id", "created_at")
 """Fields no delete of something else may change, at any status."""
@@ -189,3 +189,27 @@ def well_formed(body: Mapping[str, Any], *, in_list: bool) -> bool:
     except ContractViolation:
         return False
     return True
+
+
+def video_delete_misreads(deletes: Sequence[DeleteSent], ready: Mapping[str, str]) -> str | None:
+    """Why this target's video delete answering 404 is no evidence that a video is gone (None:
+    it is): the run saw it answer 404 for the video of a ready task right after the run's
+    delete of that task was refused (400: a ready task is refused while its video exists,
+    DEL-VIDEO-FIRST), with no delete in between that named the video or could have acted on
+    it (one carried out, or another refusal). ``ready``: video ID -> task ID, of the run's
+    tasks last seen ready."""
+    for at, sent in enumerate(deletes):
+        task_id = ready.get(sent.target)
+        if sent.kind != "video" or sent.status != 404 or sent.lost or task_id is None:
+            continue
+        for earlier in reversed(deletes[:at]):
+            if earlier.kind == "task" and earlier.target == task_id:
+                if earlier.status == 400 and not earlier.lost:
+                    return (f"this target answered 404 to the delete of video {sent.target} "
+                            f"right after refusing the delete of its ready task {task_id} "
+                            "(so the video was there: see DEL-VIDEO-FIRST)")
+                break
+            if earlier.succeeded or earlier.status == 400 or \
+                    (earlier.kind == "video" and earlier.target == sent.target):
+                break
+    return None

@@ -278,8 +278,7 @@ class Pool:
         subject any more: SubjectDestroyed citing DEL-ONLY-THAT or TASK-LIFECYCLE (the watch
         says which), instead of an answer a test would misjudge."""
         task = self.tasks[role]
-        response = (api or self._api.unchecked()).retrieve_task(task.task_id)
-        self._watch.saw(task.task_id, response)
+        response = self.look(role, api)
         finding = self._watch.destroyed(task.task_id)
         if finding is not None:
             self.destroyed(role, finding.clause)
@@ -289,6 +288,13 @@ class Pool:
         if response.status_code == 200 and "status" in body:
             with self._lock:
                 task.reads.append(str(body["status"]))
+        return response
+
+    def look(self, role: str, api: ApiClient | None = None) -> httpx.Response:
+        """Retrieve a pool task for what it reads now, whatever became of it (the watch sees
+        the read; ``read`` says when the task is no subject any more)."""
+        response = (api or self._api.unchecked()).retrieve_task(self.tasks[role].task_id)
+        self._watch.saw(self.tasks[role].task_id, response)
         return response
 
     def history(self, role: str) -> list[str]:

@@ -7,6 +7,13 @@ its own tasks (index, final status, times) says what each filter must show (reca
 out (precision); a filter with nothing of the run's to show or to leave out could not have
 failed, and is reported as not judged. A task a filter missed is read again at once: one that
 vanished meanwhile is DEL-ONLY-THAT's business, not the filter's.
+
+Each task of the run is read once more when the lists are read: one whose final status did not
+stay (TASK-LIFECYCLE's finding) may have joined or left a list by status between two of its
+reads, so a list agreeing with the status it reads now is right. Such a task is not counted in
+the filter and paging comparisons of the lists its change can move it in or out of (each says
+so), and those lists are walked again once the change was seen; a status that changes again
+while they are walked leaves their paging not judged.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from typing import Any
 import httpx
 
 from conformance.checks.listing import unreadable_items
-from conformance.checks.tasks import is_date_time, parse_time
+from conformance.checks.tasks import TASK_STATUSES, is_date_time, parse_time
 from conformance.resources.account_list import AccountList, read_account_list
 from conformance.resources.cleanup import answer_json
 from conformance.resources.errors import SubjectDestroyed
@@ -25,8 +32,8 @@ from conformance.resources.pages import Listing, Walk, page_size_for
 from conformance.resources.pool import Pool
 from conformance.wire.client import ApiClient
 
-__all__ = ["SORTS", "FilenameFilter", "Known", "Query", "Survey", "sort_cannot_tell",
-           "take_survey"]
+__all__ = ["SORTS", "Changed", "FilenameFilter", "Known", "Query", "Survey",
+           "sort_cannot_tell", "take_survey"]
 
 SORTS = [(by, option) for by in ("created_at", "updated_at") for option in ("asc", "desc")]
 WHOLE = 50
@@ -67,10 +74,25 @@ class Query:
     """Tasks it should have shown and did not, read again at once and still matching."""
     excused: dict[str, str] = field(default_factory=dict)
     """Tasks it did not show that are no subject any more (vanished, changed), and why."""
+    changed: dict[str, str] = field(default_factory=dict)
+    """Tasks whose final status did not stay, so that they may have joined or left this list
+    between its reads: counted neither for nor against it, and why."""
+    unsettled: str | None = None
+    """Why its pages are not judged: a task's status changed again while they were walked."""
 
     def matches(self, task: Known) -> bool:
         return (self.index_id in (None, task.index_id)
                 and (self.statuses is None or task.status in self.statuses))
+
+
+@dataclass(frozen=True)
+class Changed:
+    """A task of the run whose final status did not stay: what it reads now, and why it is
+    not counted."""
+
+    status: str | None
+    """As read now (None: not a status of the enum)."""
+    why: str
 
 
 @dataclass
@@ -106,6 +128,8 @@ class Survey:
     """The account's unfiltered list, read for what churn cannot explain."""
     not_there: dict[str, str] = field(default_factory=dict)
     """Pool roles that were not there to survey, and why."""
+    changed: dict[str, Changed] = field(default_factory=dict)
+    """Tasks of the run whose final status did not stay while the lists were read."""
 
     def known_in(self, index_id: str | None) -> list[Known]:
         return [k for k in self.known if k.index_id == index_id]
@@ -191,30 +215,93 @@ def _queries(a: str, b: str | None) -> list[QueryRow]:
 def take_survey(api: ApiClient, pool: Pool, listing: Listing) -> Survey:
     raw = api.unchecked()
     known, missing = _known(pool)
-    queries = []
-    for key, name, params, subjects in _queries(pool.index_id, pool.second_index):
-        statuses = params.get("status")
-        query = Query(key, name, params, subjects, params.get("index_id"),
-                      [statuses] if isinstance(statuses, str) else statuses,
-                      listing.walk(raw, WHOLE, **params))
-        query.shown = {k.task_id for k in known if query.matches(k)}
-        query.left_out = {k.task_id for k in known if not query.matches(k)}
-        total = _total(query.whole)
-        if total is not None and total <= WHOLE:
-            query.paged = listing.walk(raw, page_size_for(total), **params)
-        _confirm_misses(query, pool, known)
-        queries.append(query)
+    queries = [_read_query(raw, listing, pool, known, row)
+               for row in _queries(pool.index_id, pool.second_index)]
     sorts = {(by, option): raw.list_tasks(index_id=pool.index_id, page_limit=WHOLE,
                                           sort_by=by, sort_option=option)
              for by, option in SORTS}
-    past_ends = {}
-    for query in queries:
-        if query.key in PAST_END and query.paged is not None and query.paged.responses:
-            pages = query.paged.total_pages or len(query.paged.responses)
-            past_ends[query.key] = raw.list_tasks(page=pages + 1, page_limit=query.paged.limit,
-                                                  **query.params)
+    past_ends = {q.key: r for q in queries if (r := _past_end(raw, q)) is not None}
+    changed = _changed(pool, known)
+    if changed:
+        _walk_again(raw, listing, pool, known, queries, past_ends, changed)
     return Survey(known, queries, sorts, pool.index_id, past_ends,
-                  _filename_filter(raw, known), read_account_list(raw), missing)
+                  _filename_filter(raw, known), read_account_list(raw), missing, changed)
+
+
+def _read_query(raw: ApiClient, listing: Listing, pool: Pool, known: list[Known],
+                row: QueryRow) -> Query:
+    key, name, params, subjects = row
+    statuses = params.get("status")
+    query = Query(key, name, params, subjects, params.get("index_id"),
+                  [statuses] if isinstance(statuses, str) else statuses,
+                  listing.walk(raw, WHOLE, **params))
+    query.shown = {k.task_id for k in known if query.matches(k)}
+    query.left_out = {k.task_id for k in known if not query.matches(k)}
+    total = _total(query.whole)
+    if total is not None and total <= WHOLE:
+        query.paged = listing.walk(raw, page_size_for(total), **params)
+    _confirm_misses(query, pool, known)
+    return query
+
+
+def _past_end(raw: ApiClient, query: Query) -> httpx.Response | None:
+    """A page just past the end of the small-page walk of a list in ``PAST_END``."""
+    if query.key not in PAST_END or query.paged is None or not query.paged.responses:
+        return None
+    pages = query.paged.total_pages or len(query.paged.responses)
+    return raw.list_tasks(page=pages + 1, page_limit=query.paged.limit, **query.params)
+
+
+def _status_now(pool: Pool, task: Known) -> tuple[bool, str | None]:
+    """Whether ``task`` reads now (200), and its status as read (None: not of the enum)."""
+    response = pool.look(task.role)
+    status = answer_json(response).get("status")
+    return response.status_code == 200, status if status in TASK_STATUSES else None
+
+
+def _changed(pool: Pool, known: list[Known]) -> dict[str, Changed]:
+    """The run's tasks whose final status reads otherwise now, after the lists (one that no
+    longer reads at all is the filters' miss to confirm, or DEL-ONLY-THAT's)."""
+    found = {}
+    for task in known:
+        read, status = _status_now(pool, task)
+        if read and status != task.status:
+            found[task.task_id] = Changed(status, (
+                f"its final status was {task.status!r} and reads {status!r} after the lists "
+                "were read: it did not stay (see TASK-LIFECYCLE), so these lists may show it "
+                "at either status"))
+    return found
+
+
+def _moves_in(query: Query, task: Known, change: Changed) -> bool:
+    """Whether ``task``'s status change can move it into or out of ``query``'s set."""
+    return query.index_id in (None, task.index_id) and query.statuses is not None \
+        and bool({task.status, change.status} & set(query.statuses))
+
+
+def _walk_again(raw: ApiClient, listing: Listing, pool: Pool, known: list[Known],
+                queries: list[Query], past_ends: dict[str, httpx.Response],
+                changed: dict[str, Changed]) -> None:
+    """The lists a changed task may have joined or left are walked again in small pages (and
+    past their end) now that the change was seen, and judged without that task; a task whose
+    status changed again meanwhile leaves their paging unjudged."""
+    tasks = [k for k in known if k.task_id in changed]
+    moved = [q for q in queries if any(_moves_in(q, k, changed[k.task_id]) for k in tasks)]
+    for query in moved:
+        query.changed = {k.task_id: changed[k.task_id].why for k in tasks
+                         if _moves_in(query, k, changed[k.task_id])}
+        if query.paged is not None:
+            query.paged = listing.walk(raw, query.paged.limit, **query.params)
+        if query.key in past_ends and (again := _past_end(raw, query)) is not None:
+            past_ends[query.key] = again
+    for task in tasks:
+        read, status = _status_now(pool, task)
+        if not read or status != changed[task.task_id].status:
+            for query in moved:
+                if task.task_id in query.changed:
+                    query.unsettled = (f"task {task.task_id} read {changed[task.task_id].status!r}"
+                                       f" before its pages were walked again and "
+                                       f"{status!r} after: its status keeps changing")
 
 
 def _total(walk: Walk) -> int | None:

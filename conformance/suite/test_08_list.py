@@ -99,6 +99,11 @@ def test_every_page_walked_is_the_page_asked_for_and_filtered_pages_partition_th
     several = judged_any = 0
     for query in walked:
         assert query.paged is not None
+        if query.unsettled is not None:
+            for item in ("totals of filtered lists", "more than one page walked"):
+                judged.not_judged("LIST-PAGING", _paging(item), f"{query.name}: "
+                                  f"{query.unsettled}")
+            continue
         bodies = _paged(query.paged, "LIST-PAGING")
         unreadable = checks.unreadable_items(bodies, ("_id",))
         if unreadable is not None:
@@ -113,12 +118,14 @@ def test_every_page_walked_is_the_page_asked_for_and_filtered_pages_partition_th
         expected = whole.ids() if whole.complete and len(whole.responses) == 1 else None
         try:
             checks.pages_partition_the_set(bodies, query.paged.limit, expected,
-                                           complete=query.paged.complete)
+                                           complete=query.paged.complete,
+                                           moved=query.changed)
         except ContractViolation as exc:
             raise ContractViolation("LIST-PAGING", f"{query.name}, walked "
                                     f"{query.paged.extent()}: {exc.message}",
                                     reproduce=checks.reproduce_line(query.paged.responses[0])
                                     ) from None
+        _not_counted(judged, "LIST-PAGING", query)
     judged.add("LIST-PAGING", _paging("page_info.page as asked"))
     if not judged_any:
         pytest.skip("not judged: no filtered list's items could be counted (see LIST-SHAPE)")
@@ -138,12 +145,17 @@ def test_a_page_past_the_end_answers_200_with_empty_data(survey: Survey,
     assert set(items) == set(PAST_END)
     for key, item in items.items():
         response = survey.past_ends.get(key)
-        if response is None:
-            judged.not_judged("LIST-PAGING", _paging(item), "the list was not walked to its end")
+        query = survey.query(key)
+        why = "the list was not walked to its end" if response is None or query is None \
+            else query.unsettled
+        if why is not None:
+            judged.not_judged("LIST-PAGING", _paging(item), why)
             continue
+        assert response is not None
         checks.page_past_the_end_is_empty(response)
         judged.add("LIST-PAGING", _paging(item))
-    if not survey.past_ends:
+    if not survey.past_ends or all(getattr(survey.query(key), "unsettled", None)
+                                   for key in survey.past_ends):
         pytest.skip("not judged: no filtered list of the run was walked to its end")
 
 
@@ -228,14 +240,18 @@ def test_a_filtered_list_shows_every_matching_task_of_the_run_and_no_other(
     for body, response in zip(bodies, responses, strict=True):
         checks.list_items_match(body, index_id=query.index_id, statuses=query.statuses,
                                 response=response)
-    checks.filtered_list_leaves_out(bodies, query.left_out, query.name, responses[0])
-    checks.filtered_list_shows_every_match(query.missed, query.name, responses[0])
+    left_out = query.left_out - set(query.changed)
+    shown = query.shown - set(query.excused) - set(query.changed)
+    checks.filtered_list_leaves_out(bodies, left_out, query.name, responses[0])
+    checks.filtered_list_shows_every_match(
+        {t: why for t, why in query.missed.items() if t not in query.changed}, query.name,
+        responses[0])
     # Judged when it could have failed: by showing a task of the run it must leave out
     # (precision), or by leaving out one it must show (recall).
     reasons = []
-    if not query.left_out:
+    if not left_out:
         reasons.append("no task of the run to leave out")
-    if not query.shown - set(query.excused):
+    if not shown:
         reasons.append("no task of the run it must show")
     for head, item in query.subjects:
         text = subject("LIST-FILTER-SORT", head, item)
@@ -249,8 +265,16 @@ def test_a_filtered_list_shows_every_matching_task_of_the_run_and_no_other(
     if query.excused:
         judged.partly("LIST-FILTER-SORT", f"{query.name}: " + "; ".join(
             f"task {task_id} not looked for ({why})" for task_id, why in query.excused.items()))
-    if not query.left_out and not query.shown - set(query.excused):
+    _not_counted(judged, "LIST-FILTER-SORT", query)
+    if len(reasons) == 2:
         pytest.skip(f"not judged: {query.name}: {'; '.join(reasons)}")
+
+
+def _not_counted(judged: Subjects, clause_id: str, query: Query) -> None:
+    """Say which tasks a list was judged without: their final status did not stay."""
+    if query.changed:
+        judged.partly(clause_id, f"{query.name}: " + "; ".join(
+            f"task {task_id} not counted ({why})" for task_id, why in query.changed.items()))
 
 
 def _named(params: dict[str, Any]) -> str:
