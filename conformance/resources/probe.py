@@ -234,10 +234,12 @@ def probe_unfinished(api: ApiClient, task_id: str, *, deadline: float, interval:
         found.observed.append(after_status or ("gone" if is_gone(after) else "unreadable"))
         attempt = Attempt(before.json(), response, after)
         found.attempts.append(attempt)
-        if is_gone(after) and (bound == "ready" or not response.is_success):
+        if is_gone(after) and response.status_code != 404 and (
+                bound == "ready" or not response.is_success):
             # A refusal that removed the task, or an accepted delete of a task that can only
             # have become ready (refused too, with its video): no race explains either. A
-            # task bound for failed may have failed in between: that one is raced below.
+            # task bound for failed may have failed in between: that one is raced below; a
+            # 404 says the task was gone before the delete came (the watch names the cause).
             found.judged.append(attempt)
             found.stopped = "the task was deleted while unfinished"
             return found

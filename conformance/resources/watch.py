@@ -357,8 +357,10 @@ class Watch:
     def _named_since_seen(self, task: Watched) -> bool:
         """A delete of the run named the task (its video, its index) since it was last seen
         alive: what became of it is that delete's business (a refusal that removed it fails
-        the refusing clause)."""
-        return any(self._names(d, task) for d in self.deletes[task.seen_after:])
+        the refusing clause). A task delete answered 404 says the task was not there: it
+        removed nothing, so what removed the task is still to be named."""
+        return any(self._names(d, task) and not (d.kind == "task" and d.status == 404)
+                   for d in self.deletes[task.seen_after:])
 
     def vanished(self, task_id: str) -> Finding | None:
         """The finding that says ``task_id`` is gone, if one does."""
