@@ -55,8 +55,8 @@ READY_TIMEOUT = 20.0
 DEFAULT_WORKERS = max(2, 2 * (os.cpu_count() or 1))
 SEED_ENV = "CONFORMANCE_MATRIX_SEED"
 DEFAULT_SEED = 16
-CI_FAULTS = 6
-CI_MUTANTS = 12
+CI_FAULTS = 4
+CI_MUTANTS = 10
 """How many faults and mutants CI draws (seeded) into its matrix; the rest is the benchmark's."""
 ADVISORY = frozenset(c.id for c in CLAUSES.values() if c.strictness is Strictness.ADVISORY)
 RATE_LIMIT_VARIATIONS = ("rate-limit", "rate-limit-bodiless", "rate-limit-storms")

@@ -557,6 +557,7 @@ def test_the_suite_honours_a_429_when_it_waits_as_asked_and_sends_again() -> Non
     # The same request another thread sent before the 429 arrived is not its retry.
     concurrent = [Timed(_exchange(429, retry_after="1"), 100.0, 1e9),
                   Timed(_exchange(200, elapsed_ms=30.0), 100.015, 1e9 + 0.015),
+                  Timed(_exchange(200, elapsed_ms=30.0), 100.029, 1e9 + 0.029),
                   Timed(_exchange(200, elapsed_ms=10.0, attempt=1), 101.02, 1e9 + 1.02)]
     assert rate_limit_problems(concurrent) == []
     # An HTTP-date Retry-After counts from when the 429 arrived.

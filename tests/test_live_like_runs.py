@@ -58,7 +58,9 @@ def _runs(root: Path) -> Iterator[dict[str, dict[str, Any]]]:
     with ExitStack() as stack, ThreadPoolExecutor(max_workers=len(plans)) as pool:
         futures = {}
         for name, behaviour in plans.items():
-            target = stack.enter_context(live_like(KEYS, behaviour, time_scale=1.0))
+            # 4.5 s from upload to ready: the probe's unfinished statuses outlast a loaded
+            # machine's slowest turn (at 1.5 s the client's try raced the task to ready).
+            target = stack.enter_context(live_like(KEYS, behaviour, time_scale=3.0))
             where = root / name / "reports"
             where.parent.mkdir()
             futures[name] = pool.submit(_run, target.base_url, where)

@@ -154,11 +154,6 @@ def wait_asked(item: Timed) -> float:
     return MIN_BACKOFF if seconds is None else min(MAX_WAIT, seconds)
 
 
-CONCURRENT = 0.005
-"""Seconds of clock rounding within which a request sent around a 429's arrival counts as sent
-after it."""
-
-
 def rate_limit_problems(timeline: Sequence[Timed],
                         patience: float = PATIENCE) -> list[str]:
     """One sentence per 429 the suite did not honour: the same request (method, URL, key) sent
@@ -168,10 +163,10 @@ def rate_limit_problems(timeline: Sequence[Timed],
         if item.exchange.status != 429:
             continue
         what, asked = f"{item.exchange.method} {item.exchange.url}", wait_asked(item)
-        # The same request sent before this 429 arrived (by another thread) is no retry of it.
+        # The same request sent before this 429 arrived (by another thread) is no retry of it:
+        # a retry can only start once the 429 is in.
         later = next((t for t in timeline[i + 1:] if t.request == item.request and (
-            t.sent is None or item.received is None or t.sent >= item.received - CONCURRENT)),
-            None)
+            t.sent is None or item.received is None or t.sent >= item.received)), None)
         gap = None if later is None or later.sent is None or item.received is None \
             else later.sent - item.received
         if gap is not None and gap + TOLERANCE < asked:
