@@ -29,14 +29,15 @@ from conformance.emulator.rules import Patch, timestamp
 
 RATE_LIMIT_ENV = "CONFORMANCE_EMULATOR_RATE_LIMIT_EVERY"
 STORM_ENV = "CONFORMANCE_EMULATOR_STORM_EVERY"
-# A suite run sends a few hundred requests: one in 25 turned away is a dozen or so 429s, each
-# costing the run a second's wait, instead of the dozens a smaller period cost.
-DEFAULT_RATE_LIMIT_EVERY = 25
+# A ci run sends about 1,150 requests: one in 50 turned away is two dozen 429s, each costing
+# the run a second's wait (every request kind meets some), instead of the dozens a smaller
+# period cost.
+DEFAULT_RATE_LIMIT_EVERY = 50
 # A storm is six 429s in a row: one more than a client that gives up after five retries takes.
-# Every 200th request starts one, so a ci run (about 1,000 requests, most of them the property
-# tests') meets four or five, a few seconds of waiting each.
+# Every 400th request starts one, so a ci run (most of its requests the property tests') meets
+# two or three, a few seconds of waiting each.
 STORM_LENGTH = 6
-DEFAULT_STORM_EVERY = 200
+DEFAULT_STORM_EVERY = 400
 ADVISORY_LIMIT = 600  # the X-Ratelimit-Limit of advisory-headers, per 60-second window
 NEW_TASK_HIDDEN = 0.2
 """new-task-404-briefly: seconds a new task stays unseen, at time scale 1."""
@@ -210,7 +211,7 @@ VARIATIONS: dict[str, Variation] = {
     v.name: v
     for v in (
         _v("rate-limit", "Every Nth request (N from CONFORMANCE_EMULATOR_RATE_LIMIT_EVERY, "
-                  "default 25) answers 429 too_many_requests with Retry-After: 1.",
+                  "default 50) answers 429 too_many_requests with Retry-After: 1.",
                   with_env("throttle", _every_nth(bodiless=False))),
         _v("rate-limit-bodiless", "Like rate-limit, but the 429 has no body and "
                   "Retry-After is an HTTP date.",
@@ -292,7 +293,7 @@ VARIATIONS: dict[str, Variation] = {
                   after("created_answer", status_changed(200),
                         lambda a: a.operation == "create_index")),
         _v("rate-limit-storms", "Every Nth request (N from "
-                  "CONFORMANCE_EMULATOR_STORM_EVERY, default 200) starts a storm: it and the "
+                  "CONFORMANCE_EMULATOR_STORM_EVERY, default 400) starts a storm: it and the "
                   "next five requests, whoever sends them, answer 429 in turn bodiless with no "
                   "Retry-After, too_many_requests with Retry-After: 1, and bodiless with an "
                   "HTTP-date Retry-After.",

@@ -29,12 +29,12 @@ def test_rate_limit_turns_every_nth_request_away_with_retry_after(
     assert answers[2].json()["code"] == "too_many_requests"
 
 
-def test_rate_limit_defaults_to_every_25th_request(
+def test_rate_limit_defaults_to_every_50th_request(
         make_api: Callable[..., Api], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(RATE_LIMIT_ENV, raising=False)
     api = make_api(variations=["rate-limit"])
-    limited = [n for n in range(1, 51) if api.list().status_code == 429]
-    assert limited == [25, 50]
+    limited = [n for n in range(1, 101) if api.list().status_code == 429]
+    assert limited == [50, 100]
 
 
 @pytest.mark.parametrize("value", ["1", "0", "seven", "-3", "2.5"])
