@@ -36,8 +36,9 @@ import pytest
 T = TypeVar("T")
 Starter = Callable[[Path], Iterator[T]]
 
-PARALLEL = 4
-"""Starters running at once; each may run several suites side by side itself."""
+PARALLEL = 16
+"""Starters running at once (all of them, today): they mostly wait, and one queued behind
+another is the session's critical path (each may run several suites side by side itself)."""
 
 
 class _Start(Generic[T]):

@@ -7,8 +7,10 @@ import difflib
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+import head_start
 import pytest
 
 from conformance.clauses import CLAUSES
@@ -25,13 +27,24 @@ REPO = Path(__file__).resolve().parents[1]
 COMMITTED = REPO / "docs" / "clauses.md"
 
 
-def test_the_committed_document_is_what_the_suite_says_now(tmp_path: Path) -> None:
+@head_start.for_fixture("generated")
+def _generated(root: Path) -> Iterator[subprocess.CompletedProcess[str]]:
     # A target nothing listens on, and no key: collecting the suite must not need either.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TWELVELABS_", "CONFORMANCE_"))}
     env["TWELVELABS_BASE_URL"] = "http://127.0.0.1:9/v1.3"
-    done = subprocess.run([sys.executable, "-m", "conformance", "clauses", "--markdown"],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
-                          check=False)
+    yield subprocess.run([sys.executable, "-m", "conformance", "clauses", "--markdown"],
+                         cwd=root, env=env, capture_output=True, text=True, timeout=120,
+                         check=False)
+
+
+@pytest.fixture(scope="module")
+def generated() -> Iterator[subprocess.CompletedProcess[str]]:
+    yield from head_start.take(_generated)
+
+
+def test_the_committed_document_is_what_the_suite_says_now(
+        generated: subprocess.CompletedProcess[str]) -> None:
+    done = generated
     assert done.returncode == 0, done.stdout + done.stderr
     committed = COMMITTED.read_text(encoding="utf-8")
     if done.stdout != committed:

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import head_start
 import pytest
 from clean_run import CleanRun
 
@@ -164,9 +165,19 @@ def test_a_run_with_no_arguments_starts_the_embedded_emulator(
     assert summary["settings"]["second_api_key"] == "(set)"
 
 
+@head_start.for_fixture("auth_run")
+def _auth_run(root: Path) -> Iterator[subprocess.CompletedProcess[str]]:
+    yield _conformance(root, "run", "-k", "test_01_auth")
+
+
+@pytest.fixture(scope="module")
+def auth_run() -> Iterator[subprocess.CompletedProcess[str]]:
+    yield from head_start.take(_auth_run)
+
+
 def test_a_run_names_the_suite_files_from_the_suite_root_not_the_working_directory(
-        tmp_path: Path) -> None:
-    result = _conformance(tmp_path, "run", "-k", "test_01_auth")
+        auth_run: subprocess.CompletedProcess[str]) -> None:
+    result = auth_run
     assert result.returncode == 0, result.stdout + result.stderr
     assert "configfile: conformance/data/conformance-run.ini" in result.stdout
     assert "\nconformance/suite/test_01_auth.py ." in result.stdout

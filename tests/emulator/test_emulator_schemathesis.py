@@ -8,11 +8,12 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import head_start
 import pytest
 from emulator_support import Api
 
 from conformance.emulator import DEFAULT_API_KEY, create_app
-from conformance.emulator.server import RunningServer, start_in_thread
+from conformance.emulator.server import start_in_thread
 from conformance.spec import load_spec
 
 SPEC = Path(__file__).parents[2] / "specs" / "tasks.openapi.yaml"
@@ -37,26 +38,33 @@ checks.positive_data_acceptance.enabled = false
 """
 
 
-@pytest.fixture
-def server() -> Iterator[RunningServer]:
+@head_start.for_fixture("st_run")
+def _st_run(root: Path) -> Iterator[subprocess.CompletedProcess[str]]:
     running = start_in_thread(create_app())
-    yield running
-    running.stop()
+    try:
+        (root / "schemathesis.toml").write_text(CONFIG)
+        st = Path(sys.executable).with_name("st")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SCHEMATHESIS")}
+        yield subprocess.run(
+            [str(st), "run", str(SPEC), "--url", running.base_url, "--max-examples", "3",
+             "--generation-deterministic", "--mode", "all", "--no-color"],
+            cwd=root, env=env, capture_output=True, text=True, timeout=180, check=False)
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="module")
+def st_run() -> Iterator[subprocess.CompletedProcess[str]]:
+    yield from head_start.take(_st_run)
 
 
 @pytest.mark.skipif(not SPEC.exists(), reason="specs/tasks.openapi.yaml is not written yet")
-def test_schemathesis_finds_no_failure_against_the_emulator(server: RunningServer,
-                                                           tmp_path: Path) -> None:
-    (tmp_path / "schemathesis.toml").write_text(CONFIG)
-    st = Path(sys.executable).with_name("st")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SCHEMATHESIS")}
-    result = subprocess.run(
-        [str(st), "run", str(SPEC), "--url", server.base_url, "--max-examples", "3",
-         "--generation-deterministic", "--mode", "all", "--no-color"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180, check=False)
-    tail = "\n".join(result.stdout.splitlines()[-40:])
-    assert result.returncode == 0, tail
+def test_schemathesis_finds_no_failure_against_the_emulator(
+        st_run: subprocess.CompletedProcess[str]) -> None:
+    tail = "\n".join(st_run.stdout.splitlines()[-40:])
+    assert st_run.returncode == 0, tail
     assert " passed" in tail and "failure" not in tail.split("SUMMARY")[-1], tail
+
 
 
 def _numeric_list_parameters() -> list[tuple[str, dict]]:
