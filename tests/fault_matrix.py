@@ -55,7 +55,7 @@ READY_TIMEOUT = 20.0
 DEFAULT_WORKERS = max(2, 2 * (os.cpu_count() or 1))
 SEED_ENV = "CONFORMANCE_MATRIX_SEED"
 DEFAULT_SEED = 16
-CI_FAULTS = 4
+CI_FAULTS = 2
 CI_MUTANTS = 10
 """How many faults and mutants CI draws (seeded) into its matrix; the rest is the benchmark's."""
 ADVISORY = frozenset(c.id for c in CLAUSES.values() if c.strictness is Strictness.ADVISORY)
