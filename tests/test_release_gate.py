@@ -68,8 +68,10 @@ def _env() -> dict[str, str]:
 
 @head_start.for_fixture("runs")
 def _runs(root: Path) -> Iterator[dict[str, Run]]:
-    faulty = start_in_thread(create_app(api_keys=[KEY], faults=[FAULT]))
-    clean = start_in_thread(create_app(api_keys=[KEY]))
+    # 4.5 s from upload to ready: these emulators serve from this busy process (its other
+    # tests run meanwhile), and the probe must still see a task unfinished.
+    faulty = start_in_thread(create_app(api_keys=[KEY], faults=[FAULT], time_scale=3.0))
+    clean = start_in_thread(create_app(api_keys=[KEY], time_scale=3.0))
     today = dt.date.today()
     plans = {"excused": (faulty.base_url, today + dt.timedelta(days=30)),
              "expired": (faulty.base_url, today - dt.timedelta(days=1)),
