@@ -16,7 +16,8 @@ from conformance.emulator.delivery import middleware
 from conformance.emulator.faults import FAULTS, Fault, fault_patches
 from conformance.emulator.handlers import not_found, server_error
 from conformance.emulator.lifecycle import Clock
-from conformance.emulator.mutants import MUTANTS, Mutant
+from conformance.emulator.mutant_acts import Mutant
+from conformance.emulator.mutants import MUTANTS
 from conformance.emulator.routes import ROUTES
 from conformance.emulator.rules import Rules
 from conformance.emulator.store import Store, account_id

@@ -4,6 +4,7 @@ answered, what a video delete and a create do. Each family is rule x subject x k
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any, NamedTuple
@@ -43,8 +44,9 @@ OWNED = {"unfinished": lambda s: s not in FINAL_SUBJECTS,
 """The owner's subjects of isolation: what another account must not reach."""
 
 
-class Made(NamedTuple):
-    """One generated mutant before the catalogue names it."""
+class Mutant(NamedTuple):
+    """One generated mutant: the rule it patches, its kind of mutation and subject, the
+    clauses it declares broken, and the patches themselves."""
 
     rule: str
     kind: str
@@ -53,10 +55,19 @@ class Made(NamedTuple):
     description: str
     patches: tuple[Patch, ...]
 
+    @property
+    def name(self) -> str:
+        """``rule.kind.subject``, as the catalogue and ``--mutant`` know it."""
+        return f"{self.rule}.{_slug(self.kind)}.{_slug(self.subject)}"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9_=+.-]+", "-", text.lower()).strip("-")
+
 
 def made(rule: str, kind: str, subject: str, clauses: str, description: str,
-         *patches: Patch) -> Made:
-    return Made(rule, kind, subject, tuple(clauses.split()), description, patches)
+         *patches: Patch) -> Mutant:
+    return Mutant(rule, kind, subject, tuple(clauses.split()), description, patches)
 
 
 def refusal_clause(subject: str) -> str:
@@ -78,7 +89,7 @@ KEY_WORDS = {"missing": "no key", "empty": "an empty key", "unknown": "an unknow
              "case": "a valid key in another case"}
 
 
-def callers() -> Iterator[Made]:
+def callers() -> Iterator[Mutant]:
     for op in OPERATIONS:
         for kind in KEY_KINDS:
             yield made("caller", "accepted", f"{kind} key, {op}", "AUTH-REQUIRED",
@@ -100,7 +111,7 @@ def callers() -> Iterator[Made]:
                         lambda d, a: Caller(a.first, d(a).refusal)))
 
 
-def reaches() -> Iterator[Made]:
+def reaches() -> Iterator[Mutant]:
     for owned, test in OWNED.items():
         yield made("reach", "retrieve", owned, "TENANT-ISOLATION",
                    f"Another account retrieves the owner's {owned} tasks.",
@@ -134,7 +145,7 @@ def reaches() -> Iterator[Made]:
                when("reach", lambda a: a.operation == "create_task", answer(True)))
 
 
-def deletions() -> Iterator[Made]:
+def deletions() -> Iterator[Mutant]:
     for subject in REFUSED:
         clause = refusal_clause(subject)
         yield made("may_delete", "accepted", subject, clause,
@@ -186,7 +197,7 @@ TRIGGERS = {
 }
 
 
-def effects() -> Iterator[Made]:
+def effects() -> Iterator[Mutant]:
     for subject in REFUSED:
         yield made("delete_effects", "refused-but-removed", subject, refusal_clause(subject),
                    f"A delete of a {subject} task is refused (400) but removes the task.",
@@ -218,7 +229,7 @@ def effects() -> Iterator[Made]:
                        after("delete_effects", also(pick, effect, "renamed.mp4"), test))
 
 
-def missing_ids() -> Iterator[Made]:
+def missing_ids() -> Iterator[Mutant]:
     answers: list[tuple[str, str, str, str, Any]] = [
         ("delete_task", "never", "204", "DEL-UNKNOWN", answer(Answer(204))),
         ("delete_task", "never", "200", "DEL-UNKNOWN", answer(lambda: Answer(200, {}))),
@@ -254,7 +265,7 @@ def _act_on_near(decision: Any, ask: Any) -> Any:
     return decision(ask) if near is None else near
 
 
-def malformed_ids() -> Iterator[Made]:
+def malformed_ids() -> Iterator[Mutant]:
     from conformance.emulator.asks import ID_KINDS
 
     for kind in ID_KINDS:
@@ -279,7 +290,7 @@ def malformed_ids() -> Iterator[Made]:
                     error("internal_error", "Bad ID.", 500)))
 
 
-def videos() -> Iterator[Made]:
+def videos() -> Iterator[Mutant]:
     exists: Callable[..., bool] = lambda a: a.task is not None  # noqa: E731
     yield made("may_delete_video", "refused", "ready-with-video", "DEL-VIDEO-FIRST",
                "A video delete is refused (400 parameter_invalid) and keeps the video.",
@@ -309,7 +320,7 @@ def _made_and_refused(decision: Any, ask: Any) -> Admission:
     return replace(_admitted(decision, ask), refusal=decision(ask).refusal)
 
 
-def creates() -> Iterator[Made]:
+def creates() -> Iterator[Mutant]:
     for subject in REJECTED:
         test: Callable[..., bool] = lambda a, s=subject: a.subject == s  # noqa: E731
         yield made("may_create", "accepted", subject, "CREATE-REJECTS",

@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 from conformance.emulator.asks import Answer, Plan
-from conformance.emulator.mutant_acts import DELETABLE, Made, made
+from conformance.emulator.mutant_acts import DELETABLE, Mutant, made
 from conformance.emulator.patches import (
     after,
     answer,
@@ -24,7 +24,7 @@ PAGED_VIEWS = ("list", "list-by-index", "list-by-status")
 STATUSES = ("validating", "pending", "queued", "indexing", "ready", "failed")
 
 
-def views_after_delete() -> Iterator[Made]:
+def views_after_delete() -> Iterator[Mutant]:
     for view in ("retrieve", *LIST_VIEWS):
         yield made("shown", "deleted-still-shown", view, "DEL-GONE",
                    f"A deleted task is still shown in {view} (every other view treats it as "
@@ -49,7 +49,7 @@ def views_after_delete() -> Iterator[Made]:
                          and t(a)))
 
 
-def delete_answers() -> Iterator[Made]:
+def delete_answers() -> Iterator[Mutant]:
     kinds: dict[str, tuple[str, Answer]] = {
         "200-empty-object": ("DEL-204", Answer(200, {})),
         "202": ("DEL-204", Answer(202)),
@@ -97,7 +97,7 @@ OUT_OF_ENUM = {"status": "done", "hls.status": "FINISHED"}
 BAD_FORMAT = {"created_at": "yesterday", "updated_at": "2024-01-01T10:00:00"}  # no offset
 
 
-def fields() -> Iterator[Made]:
+def fields() -> Iterator[Mutant]:
     for view, clause in (("retrieve", "TASK-SHAPE"), ("list", "LIST-SHAPE")):
         viewed: Callable[..., bool] = lambda a, v=view: a.view == v  # noqa: E731
         for name in REQUIRED:
@@ -156,7 +156,7 @@ def _then(final: str, later: str) -> Callable[[Any, Plan], Plan]:
     return change
 
 
-def lifecycles() -> Iterator[Made]:
+def lifecycles() -> Iterator[Mutant]:
     for at, back in ((3, "queued"), (2, "pending"), (1, "validating")):
         name = dict(STATUSES_AT)[at]
         yield made("schedule", "revisits", f"{back} after {name}", "TASK-LIFECYCLE",
@@ -180,7 +180,7 @@ NEIGHBOUR_STATUS = {"validating": "pending", "pending": "queued", "queued": "ind
 """The status a filter for a status lets through too (a precision mutant)."""
 
 
-def filters() -> Iterator[Made]:
+def filters() -> Iterator[Mutant]:
     index: Callable[..., bool] = lambda a: a.name == "index_id"  # noqa: E731
     yield made("matches", "ignored", "index_id", "LIST-FILTER-SORT",
                "The index_id filter is ignored (every index's tasks are listed).",
@@ -232,7 +232,7 @@ def filters() -> Iterator[Made]:
                    after("order", change, test))
 
 
-def pages() -> Iterator[Made]:
+def pages() -> Iterator[Mutant]:
     for view in PAGED_VIEWS:
         seen: Callable[..., bool] = lambda a, v=view: a.view == v  # noqa: E731
         later: Callable[..., bool] = (  # noqa: E731
@@ -276,7 +276,7 @@ ERROR_KINDS = {"auth": "401 (no valid key)", "unknown-id": "404 (unknown task)",
                "route": "404 (unknown path)"}
 
 
-def envelopes() -> Iterator[Made]:
+def envelopes() -> Iterator[Mutant]:
     changes: dict[str, Callable[[Any, Answer], Answer]] = {
         "without-message": without("message"),
         "without-code": without("code"),

@@ -8,24 +8,10 @@ clause names, such as ``duration``, is no mutation point). ``MUTANTS`` is the ca
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
-from typing import NamedTuple
 
 from conformance.emulator import mutant_acts, mutant_reads
-from conformance.emulator.mutant_acts import Made
-from conformance.emulator.rules import Patch
-
-
-class Mutant(NamedTuple):
-    name: str
-    rule: str
-    kind: str
-    subject: str
-    clauses: tuple[str, ...]
-    description: str
-    patches: tuple[Patch, ...]
-
+from conformance.emulator.mutant_acts import Mutant
 
 FAMILIES = (mutant_acts.callers, mutant_acts.reaches, mutant_acts.deletions,
             mutant_acts.effects, mutant_acts.missing_ids, mutant_acts.malformed_ids,
@@ -34,21 +20,14 @@ FAMILIES = (mutant_acts.callers, mutant_acts.reaches, mutant_acts.deletions,
             mutant_reads.filters, mutant_reads.pages, mutant_reads.envelopes)
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9_=+.-]+", "-", text.lower()).strip("-")
-
-
 def catalogue(families: Iterable = FAMILIES) -> dict[str, Mutant]:
     """Every generated mutant by name (``rule.kind.subject``); names are unique."""
     found: dict[str, Mutant] = {}
     for family in families:
-        for m in family():
-            assert isinstance(m, Made)
-            name = f"{m.rule}.{_slug(m.kind)}.{_slug(m.subject)}"
-            if name in found:
-                raise ValueError(f"two mutants named {name}")
-            found[name] = Mutant(name, m.rule, m.kind, m.subject, m.clauses, m.description,
-                                 m.patches)
+        for mutant in family():
+            if mutant.name in found:
+                raise ValueError(f"two mutants named {mutant.name}")
+            found[mutant.name] = mutant
     return found
 
 
