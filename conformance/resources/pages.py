@@ -17,7 +17,7 @@ from conformance.resources.cleanup import answer_json
 from conformance.resources.errors import ProvisioningError
 from conformance.wire.client import ApiClient
 
-__all__ = ["Listing", "Walk", "page_size_for", "walk"]
+__all__ = ["Listing", "Walk", "listed_task", "page_size_for", "walk"]
 
 
 @dataclass
@@ -70,6 +70,16 @@ def walk(client: ApiClient, *, limit: int, budget: int, **params: Any) -> Walk:
             return result
     result.complete = False
     return result
+
+
+def listed_task(client: ApiClient, task_id: str, index_id: str | None) -> dict[str, Any] | None:
+    """The task as the first page of its index's list shows it (of the account's list when
+    the index is unknown), or None: where a retrieve shows no documented status, the list
+    still tells whether the task is final."""
+    items = answer_json(client.list_tasks(page_limit=50, **(
+        {"index_id": index_id} if index_id else {}))).get("data")
+    return next((item for item in items if isinstance(item, dict)
+                 and item.get("_id") == task_id), None) if isinstance(items, list) else None
 
 
 def page_size_for(total: int, pages: int = 4) -> int:

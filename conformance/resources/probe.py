@@ -28,6 +28,7 @@ import httpx
 from conformance.checks import TASK_STATUSES
 from conformance.resources.cleanup import FINAL, answer_json, is_gone
 from conformance.resources.isolation import ForeignTries
+from conformance.resources.pages import listed_task
 from conformance.resources.watch import NEW_TASK_GRACE
 from conformance.wire.client import ApiClient
 
@@ -181,17 +182,6 @@ def _read_status(response: httpx.Response) -> str | None:
     return status if response.status_code == 200 and status in TASK_STATUSES else None
 
 
-def _final_in_list(api: ApiClient, task_id: str, body: dict[str, Any]) -> str | None:
-    """The final status the task's index's list shows it in, when retrieve shows none: the
-    probe stops there instead of waiting out its deadline."""
-    index_id = body.get("index_id")
-    items = answer_json(api.list_tasks(page_limit=50, **(
-        {"index_id": index_id} if isinstance(index_id, str) else {}))).get("data")
-    status = next((item.get("status") for item in items if isinstance(item, dict)
-                   and item.get("_id") == task_id), None) if isinstance(items, list) else None
-    return status if status in FINAL else None
-
-
 def probe_unfinished(api: ApiClient, task_id: str, *, deadline: float, interval: float,
                      bound: str = "ready", also: Callable[[str], Any] | None = None,
                      stranger: Callable[[dict[str, Any]], ForeignTries] | None = None,
@@ -214,11 +204,15 @@ def probe_unfinished(api: ApiClient, task_id: str, *, deadline: float, interval:
         if status is None and is_gone(before) and time.monotonic() >= grace:
             found.stopped = "the task was gone before a delete of it was judged"
             return found
-        if status is None and before.status_code == 200 and (
-                listed := _final_in_list(api, task_id, answer_json(before))):
-            found.stopped = f"the task became {listed}, as its index's list shows (retrieve " \
-                "shows no documented status: see TASK-SHAPE)"
-            return found
+        if status is None and before.status_code == 200:
+            # Retrieve shows no documented status: the probe stops where the list shows the
+            # task final instead of waiting out its deadline.
+            index_id = answer_json(before).get("index_id")
+            listed = listed_task(api, task_id, index_id if isinstance(index_id, str) else None)
+            if listed is not None and listed.get("status") in FINAL:
+                found.stopped = f"the task became {listed['status']}, as its index's list " \
+                    "shows (retrieve shows no documented status: see TASK-SHAPE)"
+                return found
         if status in FINAL:
             found.stopped = f"the task became {status}" if found.observed[:-1] else \
                 f"the task was already {status} at its first read: no unfinished status to " \

@@ -24,6 +24,7 @@ from conformance.resources.errors import BudgetExceeded, ProvisioningError
 from conformance.resources.interrupts import INTERRUPTS
 from conformance.resources.ledger import Ledger
 from conformance.resources.media import sample_video, undecodable_bytes
+from conformance.resources.pages import listed_task
 from conformance.resources.watch import NEW_TASK_GRACE, Watch
 from conformance.settings import Settings
 from conformance.wire.client import ApiClient, ConnectionDropped
@@ -329,7 +330,9 @@ class Provisioner:
             if response.status_code == 200 and status not in TASK_STATUSES:
                 # Retrieve shows no documented status (TASK-SHAPE's finding, judged on every
                 # read): the task as its index's list shows it tells when it is final.
-                body = self._listed(task) or body
+                listed = listed_task(self._client, task_id, task.index_id)
+                if listed is not None and listed.get("status") in TASK_STATUSES:
+                    body = listed
                 status = body.get("status")
             if isinstance(status, str):
                 self._note(task_id, status)
@@ -342,13 +345,6 @@ class Provisioner:
                 return
             stop.wait(min(interval, remaining))  # one last look at the deadline itself
             interval = min(longest, interval * 1.5)
-
-    def _listed(self, task: CreatedTask) -> dict[str, Any] | None:
-        items = answer_json(self._client.list_tasks(index_id=task.index_id,
-                                                    page_limit=50)).get("data")
-        return next((item for item in items if isinstance(item, dict) and item.get("_id") ==
-                     task.task_id and item.get("status") in TASK_STATUSES), None) \
-            if isinstance(items, list) else None
 
     def _stopped_by(self, task_id: str, response: httpx.Response) -> bool:
         """A poll that shows the task gone ends its wait at once: vanished without the run
