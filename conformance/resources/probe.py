@@ -239,8 +239,7 @@ def probe_unfinished(api: ApiClient, task_id: str, *, deadline: float, interval:
             return found
         if after_status is not None and after_status not in FINAL:
             found.judged.append(attempt)
-            if after_status == status and status in UNFINISHED:
-                # A status outside the enum is TASK-SHAPE's: no list by it is asked for.
+            if after_status == status:  # documented (_read_status): a status to list by
                 _look_by_status(api, found, after.json(), status)
             if response.is_success:
                 continue  # accepted but still there: judged; nothing else to try on it
